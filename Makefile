@@ -1,0 +1,55 @@
+# ring: top-level build.
+#
+#   make                 libring (lib/libring.so, lib/libring.a), ring.ko for
+#                        every kernel of the test matrix, and the test programs
+#   make KDIR=/path      ring.ko for that one kernel tree, in kmod/ring.ko
+#   make check           host tests, then the VM suite on every matrix kernel
+#
+# The matrix is every kernel with both an image in /boot and a build tree in
+# /lib/modules (tools/vm/kernels lists it); each gets build/REL/kmod/ring.ko.
+
+SHELL		:= /bin/bash
+BUILD		:= build
+CC		?= cc
+CFLAGS		?= -O2 -g
+WARN_CFLAGS	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+USER_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -fPIC $(WARN_CFLAGS) -Iinclude -Iinclude/uapi
+
+KMOD_SRCS	:= $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild Kbuild \
+		   include/uapi/linux/ring.h
+
+.PHONY: all lib modules tests check clean
+all: lib modules tests
+
+# ---- the module --------------------------------------------------------
+ifneq ($(KDIR),)
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+else
+KERNELS		?= $(shell tools/vm/kernels 2>/dev/null)
+KO_FILES	:= $(foreach k,$(KERNELS),$(BUILD)/$(k)/kmod/ring.ko)
+modules: $(KO_FILES)
+
+# Kbuild writes objects next to the sources, so each kernel builds in its
+# own tree of links to them.
+$(BUILD)/%/kmod/ring.ko: $(KMOD_SRCS)
+	@mkdir -p $(BUILD)/$*/kmod $(BUILD)/$*/include
+	@ln -sfn $(CURDIR)/Kbuild $(BUILD)/$*/Kbuild
+	@ln -sfn $(CURDIR)/include/uapi $(BUILD)/$*/include/uapi
+	@for f in kmod/Kbuild kmod/*.c kmod/*.h; do \
+		ln -sfn $(CURDIR)/$$f $(BUILD)/$*/$$f; done
+	$(MAKE) -C /lib/modules/$*/build M=$(CURDIR)/$(BUILD)/$* modules
+endif
+
+# ---- libring and the tests (fragments owned by their directories) -----
+-include lib/build.mk
+-include tests/unit/build.mk
+-include tests/vm/build.mk
+
+check: all
+	tools/check
+
+clean:
+	rm -rf $(BUILD) lib/libring.so* lib/libring.a
+	rm -f kmod/*.o kmod/*.ko kmod/*.mod* kmod/.*.cmd kmod/modules.order \
+		kmod/Module.symvers .*.cmd modules.order Module.symvers
