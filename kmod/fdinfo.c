@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /proc/PID/fdinfo/FD of a ring: its state at a glance, for people and for
+ * tests that check nothing is left behind.
+ */
+#include <linux/fs.h>
+#include <linux/seq_file.h>
+
+#include "ring.h"
+
+void ring_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct ring_ctx *ctx = file->private_data;
+	struct ring_rings *rings;
+
+	/* Pairs with the release in ring_setup(). */
+	if (!smp_load_acquire(&ctx->ready))
+		return;
+	rings = ctx->rings;
+
+	/* A snapshot: the application moves its indices as it likes. */
+	seq_printf(m, "SqEntries:\t%u\n", ctx->sq_entries);
+	seq_printf(m, "CqEntries:\t%u\n", ctx->cq_entries);
+	seq_printf(m, "SqHead:\t%u\n", READ_ONCE(ctx->cached_sq_head));
+	seq_printf(m, "SqTail:\t%u\n", READ_ONCE(rings->sq.tail));
+	seq_printf(m, "CqHead:\t%u\n", READ_ONCE(rings->cq.head));
+	seq_printf(m, "CqTail:\t%u\n", READ_ONCE(ctx->cached_cq_tail));
+	seq_printf(m, "SqDropped:\t%u\n", READ_ONCE(ctx->sq_dropped));
+	seq_printf(m, "CqOverflow:\t%u\n", READ_ONCE(ctx->cq_overflow));
+	seq_printf(m, "CqBacklog:\t%u\n", READ_ONCE(ctx->backlog_nr));
+	/* Every request completes inside ENTER until asynchronous ops exist. */
+	seq_printf(m, "Inflight:\t%u\n", 0);
+	/* No register opcode exists yet: nothing is registered or pinned. */
+	seq_printf(m, "BufferSlots:\t%u\n", 0);
+	seq_printf(m, "PinnedPages:\t%u\n", 0);
+	seq_printf(m, "IotlbSize:\t%u\n", 0);
+	seq_printf(m, "IotlbMapped:\t%u\n", 0);
+	seq_printf(m, "IotlbResident:\t%u\n", 0);
+}

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * RING_IOC_REGISTER: resources shared by many requests (fixed buffers, the
+ * IOTLB region).  Each register opcode is one case here plus its own file.
+ */
+#include <linux/uaccess.h>
+
+#include "ring.h"
+
+long ring_register(struct ring_ctx *ctx, struct ring_register __user *uarg)
+{
+	struct ring_register reg;
+	long ret;
+
+	if (copy_from_user(&reg, uarg, sizeof(reg)))
+		return -EFAULT;
+	if (reg.resv[0] || reg.resv[1])
+		return -EINVAL;
+
+	mutex_lock(&ctx->uring_lock);
+	switch (reg.opcode) {
+	default:
+		/* Not (yet) provided by this module. */
+		ret = -EINVAL;
+		break;
+	}
+	mutex_unlock(&ctx->uring_lock);
+	return ret;
+}

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * RING_IOC_SETUP: validate the parameters, build the rings, bind the ring to
+ * the caller's mm; teardown on the last close; mmap of the rings.
+ */
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/uaccess.h>
+
+#include "ring.h"
+
+#define RING_SETUP_FLAGS	(RING_SETUP_CQSIZE | RING_SETUP_CLAMP)
+
+#define RING_FEATURES		(RING_FEAT_SINGLE_MMAP | RING_FEAT_NODROP | \
+				 RING_FEAT_SUBMIT_STABLE)
+
+/* Checks @p and fills in the entry counts the ring will have. */
+static int ring_params_check(struct ring_params *p)
+{
+	u32 sq, cq;
+	int i;
+
+	if (p->flags & ~RING_SETUP_FLAGS)
+		return -EINVAL;
+	/* No SQ thread, no shared workqueue: their fields must stay zero. */
+	if (p->sq_thread_cpu || p->sq_thread_idle || p->wq_fd)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(p->resv); i++)
+		if (p->resv[i])
+			return -EINVAL;
+
+	sq = p->sq_entries;
+	if (!sq)
+		return -EINVAL;
+	if (sq > RING_MAX_ENTRIES) {
+		if (!(p->flags & RING_SETUP_CLAMP))
+			return -EINVAL;
+		sq = RING_MAX_ENTRIES;
+	}
+	sq = roundup_pow_of_two(sq);
+
+	if (p->flags & RING_SETUP_CQSIZE) {
+		cq = p->cq_entries;
+		if (!cq)
+			return -EINVAL;
+		if (cq > RING_MAX_CQ_ENTRIES) {
+			if (!(p->flags & RING_SETUP_CLAMP))
+				return -EINVAL;
+			cq = RING_MAX_CQ_ENTRIES;
+		}
+		cq = roundup_pow_of_two(cq);
+		if (cq < sq)
+			return -EINVAL;
+	} else {
+		cq = 2 * sq;
+	}
+
+	p->sq_entries = sq;
+	p->cq_entries = cq;
+	return 0;
+}
+
+/* Byte offset of the SQ index array inside the rings region. */
+static size_t ring_sq_array_off(u32 cq_entries)
+{
+	/* Entry counts are bounded by ring_params_check(): no overflow. */
+	return ALIGN(sizeof(struct ring_rings) +
+		     cq_entries * sizeof(struct ring_cqe), SMP_CACHE_BYTES);
+}
+
+static int ring_alloc_rings(struct ring_ctx *ctx, const struct ring_params *p)
+{
+	size_t array_off = ring_sq_array_off(p->cq_entries);
+	int ret;
+
+	ret = ring_region_alloc(&ctx->rings_region,
+				array_off + p->sq_entries * sizeof(u32));
+	if (ret)
+		return ret;
+	ret = ring_region_alloc(&ctx->sqes_region,
+				p->sq_entries * sizeof(struct ring_sqe));
+	if (ret)
+		goto err_free_rings;
+
+	ctx->rings = ctx->rings_region.vaddr;
+	ctx->sq_array = ctx->rings_region.vaddr + array_off;
+	ctx->sqes = ctx->sqes_region.vaddr;
+	ctx->sq_entries = p->sq_entries;
+	ctx->sq_mask = p->sq_entries - 1;
+	ctx->cq_entries = p->cq_entries;
+	ctx->cq_mask = p->cq_entries - 1;
+
+	ctx->rings->sq_ring_mask = ctx->sq_mask;
+	ctx->rings->cq_ring_mask = ctx->cq_mask;
+	ctx->rings->sq_ring_entries = ctx->sq_entries;
+	ctx->rings->cq_ring_entries = ctx->cq_entries;
+	return 0;
+
+err_free_rings:
+	ring_region_free(&ctx->rings_region);
+	return ret;
+}
+
+static void ring_fill_offsets(struct ring_params *p)
+{
+	p->features = RING_FEATURES;
+
+	memset(&p->sq_off, 0, sizeof(p->sq_off));
+	p->sq_off.head = offsetof(struct ring_rings, sq.head);
+	p->sq_off.tail = offsetof(struct ring_rings, sq.tail);
+	p->sq_off.ring_mask = offsetof(struct ring_rings, sq_ring_mask);
+	p->sq_off.ring_entries = offsetof(struct ring_rings, sq_ring_entries);
+	p->sq_off.flags = offsetof(struct ring_rings, sq_flags);
+	p->sq_off.dropped = offsetof(struct ring_rings, sq_dropped);
+	p->sq_off.array = ring_sq_array_off(p->cq_entries);
+
+	memset(&p->cq_off, 0, sizeof(p->cq_off));
+	p->cq_off.head = offsetof(struct ring_rings, cq.head);
+	p->cq_off.tail = offsetof(struct ring_rings, cq.tail);
+	p->cq_off.ring_mask = offsetof(struct ring_rings, cq_ring_mask);
+	p->cq_off.ring_entries = offsetof(struct ring_rings, cq_ring_entries);
+	p->cq_off.overflow = offsetof(struct ring_rings, cq_overflow);
+	p->cq_off.cqes = offsetof(struct ring_rings, cqes);
+	p->cq_off.flags = offsetof(struct ring_rings, cq_flags);
+}
+
+static void ring_free_rings(struct ring_ctx *ctx)
+{
+	ring_region_free(&ctx->sqes_region);
+	ring_region_free(&ctx->rings_region);
+}
+
+int ring_setup(struct ring_ctx *ctx, struct ring_params __user *uparams)
+{
+	struct ring_params p;
+	int ret;
+
+	mutex_lock(&ctx->uring_lock);
+	ret = -EBUSY;
+	if (ctx->ready)
+		goto out_unlock;
+	ret = -EFAULT;
+	if (copy_from_user(&p, uparams, sizeof(p)))
+		goto out_unlock;
+	ret = ring_params_check(&p);
+	if (ret)
+		goto out_unlock;
+	ret = ring_alloc_rings(ctx, &p);
+	if (ret)
+		goto out_unlock;
+
+	ring_fill_offsets(&p);
+	ret = -EFAULT;
+	if (copy_to_user(uparams, &p, sizeof(p)))
+		goto err_free_rings;
+
+	mmgrab(current->mm);
+	ctx->mm = current->mm;
+	atomic_long_inc(&ring_stats.rings);
+	/* Pairs with the acquire in ring_ctx_get(): all of the above first. */
+	smp_store_release(&ctx->ready, true);
+	mutex_unlock(&ctx->uring_lock);
+	return 0;
+
+err_free_rings:
+	ring_free_rings(ctx);
+out_unlock:
+	mutex_unlock(&ctx->uring_lock);
+	return ret;
+}
+
+/* The last reference is gone: nothing can submit, wait or map any more. */
+void ring_ctx_teardown(struct ring_ctx *ctx)
+{
+	if (!ctx->ready)
+		return;
+	ring_cq_free_backlog(ctx);
+	ring_free_rings(ctx);
+	mmdrop(ctx->mm);
+	atomic_long_dec(&ring_stats.rings);
+}
+
+int ring_mmap(struct ring_ctx *ctx, struct vm_area_struct *vma)
+{
+	/* A private copy of a ring would silently stop being the ring. */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+
+	switch (vma->vm_pgoff) {
+	case RING_OFF_SQ_RING >> PAGE_SHIFT:
+	case RING_OFF_CQ_RING >> PAGE_SHIFT:
+		return ring_region_mmap(&ctx->rings_region, vma);
+	case RING_OFF_SQES >> PAGE_SHIFT:
+		return ring_region_mmap(&ctx->sqes_region, vma);
+	}
+	return -EINVAL;
+}

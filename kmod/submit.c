@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * RING_IOC_ENTER: consume SQEs, issue them through the opcode table, and
+ * wait for completions.
+ */
+#include <linux/nospec.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "opdef.h"
+
+static struct kmem_cache *ring_req_cachep;
+
+int ring_req_cache_init(void)
+{
+	/* SLAB_ACCOUNT: requests are charged to the submitter's memory cgroup. */
+	ring_req_cachep = KMEM_CACHE(ring_req, SLAB_ACCOUNT);
+	return ring_req_cachep ? 0 : -ENOMEM;
+}
+
+void ring_req_cache_exit(void)
+{
+	kmem_cache_destroy(ring_req_cachep);
+}
+
+static struct ring_req *ring_req_alloc(struct ring_ctx *ctx)
+{
+	struct ring_req *req = kmem_cache_alloc(ring_req_cachep, GFP_KERNEL);
+
+	if (unlikely(!req))
+		return NULL;
+	req->ctx = ctx;
+	req->cflags = 0;
+	atomic_long_inc(&ring_stats.requests);
+	return req;
+}
+
+void ring_req_free(struct ring_req *req)
+{
+	atomic_long_dec(&ring_stats.requests);
+	kmem_cache_free(ring_req_cachep, req);
+}
+
+/* Fields no opcode accepts yet: flags, personality, splice fd, padding. */
+static bool ring_sqe_common_valid(const struct ring_sqe *sqe)
+{
+	return !sqe->flags && !sqe->personality && !sqe->splice_fd_in &&
+	       !sqe->__pad2[0] && !sqe->__pad2[1];
+}
+
+/*
+ * Issue one request from its private copy of the SQE.  A request that
+ * finished (successfully or not) goes on @done for one batched CQ post.
+ */
+static void ring_issue_sqe(struct ring_req *req, const struct ring_sqe *sqe,
+			   struct list_head *done)
+{
+	const struct ring_opdef *def = ring_opdef_get(sqe->opcode);
+	int ret;
+
+	req->user_data = sqe->user_data;
+	if (unlikely(!def || !ring_sqe_common_valid(sqe))) {
+		ret = -EINVAL;
+		goto complete;
+	}
+	ret = def->prep(req, sqe);
+	if (unlikely(ret))
+		goto complete;
+	ret = def->issue(req);
+	if (ret == -EIOCBQUEUED)
+		return;
+complete:
+	req->res = ret;
+	list_add_tail(&req->node, done);
+}
+
+/* Consume up to @to_submit SQEs; called with uring_lock held. */
+static int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit)
+{
+	struct ring_rings *rings = ctx->rings;
+	u32 head = ctx->cached_sq_head;
+	u32 nr, submitted = 0;
+	struct ring_sqe sqe;
+	LIST_HEAD(done);
+	int ret = 0;
+
+	/* Pairs with the application's store-release of sq.tail. */
+	nr = smp_load_acquire(&rings->sq.tail) - head;
+	nr = min3(nr, to_submit, ctx->sq_entries);
+
+	while (nr--) {
+		u32 idx = READ_ONCE(ctx->sq_array[head & ctx->sq_mask]);
+		struct ring_req *req;
+
+		if (unlikely(idx >= ctx->sq_entries)) {
+			WRITE_ONCE(rings->sq_dropped, ++ctx->sq_dropped);
+			head++;
+			continue;
+		}
+		idx = array_index_nospec(idx, ctx->sq_entries);
+
+		req = ring_req_alloc(ctx);
+		if (unlikely(!req)) {
+			/* Leave this SQE in the ring for the next ENTER. */
+			ret = -EAGAIN;
+			break;
+		}
+		/* One copy: nothing reads the shared SQE after this. */
+		memcpy(&sqe, &ctx->sqes[idx], sizeof(sqe));
+		head++;
+		submitted++;
+		ring_issue_sqe(req, &sqe, &done);
+	}
+
+	WRITE_ONCE(ctx->cached_sq_head, head);
+	/* Pairs with the application's load-acquire of sq.head. */
+	smp_store_release(&rings->sq.head, head);
+
+	ring_cq_post_list(ctx, &done);
+	return submitted ? submitted : ret;
+}
+
+/* Sleep until @min_complete CQEs are in the ring, or a signal. */
+static int ring_wait_cqes(struct ring_ctx *ctx, u32 min_complete)
+{
+	DEFINE_WAIT(wait);
+	int ret = 0;
+
+	/* More than the ring holds could never be seen at once. */
+	min_complete = min(min_complete, ctx->cq_entries);
+	for (;;) {
+		ring_cq_flush_backlog(ctx);
+		prepare_to_wait(&ctx->cq_wait, &wait, TASK_INTERRUPTIBLE);
+		if (ring_cq_ready(ctx) >= min_complete)
+			break;
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		schedule();
+	}
+	finish_wait(&ctx->cq_wait, &wait);
+	return ret;
+}
+
+long ring_enter(struct ring_ctx *ctx, struct ring_enter __user *uarg)
+{
+	struct ring_enter e;
+	int submitted = 0;
+	int ret;
+
+	if (copy_from_user(&e, uarg, sizeof(e)))
+		return -EFAULT;
+	if (e.flags & ~RING_ENTER_GETEVENTS || e.resv)
+		return -EINVAL;
+
+	/* Any ENTER tells us the application may have freed CQ slots. */
+	ring_cq_flush_backlog(ctx);
+
+	if (e.to_submit) {
+		mutex_lock(&ctx->uring_lock);
+		submitted = ring_submit_sqes(ctx, e.to_submit);
+		mutex_unlock(&ctx->uring_lock);
+		if (submitted < 0)
+			return submitted;
+	}
+
+	if (e.flags & RING_ENTER_GETEVENTS) {
+		ret = ring_wait_cqes(ctx, e.min_complete);
+		if (ret && !submitted)
+			return ret;
+	}
+	return submitted;
+}
