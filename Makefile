@@ -45,6 +45,7 @@ endif
 -include lib/build.mk
 -include tests/unit/build.mk
 -include tests/vm/build.mk
+-include tools/build.mk
 
 check: all
 	tools/check

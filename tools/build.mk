@@ -1,0 +1,8 @@
+# Tools built with the library: the demo behind `make demo`.
+TOOL_BINS := $(BUILD)/tools/nop-demo
+
+$(BUILD)/tools/%: tools/demo/%.c lib/libring.a include/libring.h include/uapi/linux/ring.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(USER_CFLAGS) -o $@ $< lib/libring.a
+
+tests: $(TOOL_BINS)
