@@ -240,14 +240,14 @@ static void test_two_rings(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_init_exit, fk_setup, fk_teardown),
-		cmocka_unit_test_setup_teardown(test_separate_cq_mapping, fk_setup, fk_teardown),
-		cmocka_unit_test_setup_teardown(test_params_in_out, fk_setup, fk_teardown),
-		cmocka_unit_test_setup_teardown(test_ring_dev_env, fk_setup, fk_teardown),
-		cmocka_unit_test_setup_teardown(test_open_fails, fk_setup, fk_teardown),
-		cmocka_unit_test_setup_teardown(test_setup_rejected, fk_setup, fk_teardown),
-		cmocka_unit_test_setup_teardown(test_mmap_fails, fk_setup, fk_teardown),
-		cmocka_unit_test_setup_teardown(test_two_rings, fk_setup, fk_teardown),
+		FK_TEST(test_init_exit),
+		FK_TEST(test_separate_cq_mapping),
+		FK_TEST(test_params_in_out),
+		FK_TEST(test_ring_dev_env),
+		FK_TEST(test_open_fails),
+		FK_TEST(test_setup_rejected),
+		FK_TEST(test_mmap_fails),
+		FK_TEST(test_two_rings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

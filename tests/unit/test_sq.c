@@ -236,14 +236,14 @@ static void test_raw_enter_register(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_get_sqe_until_full, fk_setup, fk_teardown),
-		cmocka_unit_test_setup_teardown(test_flush_fills_array_and_tail, fk_setup, fk_teardown),
-		cmocka_unit_test_setup_teardown(test_submit_nothing, fk_setup, fk_teardown),
-		cmocka_unit_test_setup_teardown(test_short_submit, fk_setup, fk_teardown),
-		cmocka_unit_test_setup_teardown(test_index_wrap, fk_setup, fk_teardown),
-		cmocka_unit_test_setup_teardown(test_submit_errors, fk_setup, fk_teardown),
-		cmocka_unit_test_setup_teardown(test_submit_and_wait, fk_setup, fk_teardown),
-		cmocka_unit_test_setup_teardown(test_raw_enter_register, fk_setup, fk_teardown),
+		FK_TEST(test_get_sqe_until_full),
+		FK_TEST(test_flush_fills_array_and_tail),
+		FK_TEST(test_submit_nothing),
+		FK_TEST(test_short_submit),
+		FK_TEST(test_index_wrap),
+		FK_TEST(test_submit_errors),
+		FK_TEST(test_submit_and_wait),
+		FK_TEST(test_raw_enter_register),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

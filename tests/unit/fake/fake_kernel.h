@@ -55,6 +55,7 @@ void fk_reset(void);
  */
 int fk_setup(void **state);
 int fk_teardown(void **state);
+#define FK_TEST(f)	cmocka_unit_test_setup_teardown(f, fk_setup, fk_teardown)
 
 /* Kernel objects (files, ring memory) still alive. */
 unsigned fk_live_objects(void);
