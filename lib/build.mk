@@ -21,7 +21,12 @@ lib/libring.a: $(LIBRING_OBJS)
 lib/$(LIBRING_REAL): $(LIBRING_OBJS) lib/libring.map
 	$(CC) $(CFLAGS) -shared -Wl,-soname,$(LIBRING_SONAME) \
 		-Wl,--version-script=lib/libring.map -Wl,-z,defs \
-		-o $@ $(LIBRING_OBJS)
+		-o $@.tmp $(LIBRING_OBJS)
+	@bad=$$(nm -D --defined-only $@.tmp | \
+		awk '$$3 !~ /^(ring_|LIBRING_)/ { print $$3 }'); \
+	if [ -n "$$bad" ]; then \
+		echo "$@ exports more than ring_*: $$bad" >&2; exit 1; fi
+	mv $@.tmp $@
 
 lib/$(LIBRING_SONAME): lib/$(LIBRING_REAL)
 	ln -sfn $(LIBRING_REAL) $@

@@ -22,6 +22,14 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_FAKE_OBJ) $(UNIT_FAKE_HDRS) \
 	$(CC) $(CFLAGS) $(USER_CFLAGS) -Itests/unit/fake -o $@ $< \
 		$(UNIT_FAKE_OBJ) lib/libring.a -lcmocka $(UNIT_WRAP)
 
+# test_shared links the shared library as applications do: real syscalls,
+# no fake kernel.
+$(BUILD)/tests/unit/test_shared: tests/unit/test_shared.c include/libring.h \
+		lib/libring.so
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(USER_CFLAGS) -o $@ $< -Llib -lring \
+		-Wl,-rpath,$(CURDIR)/lib -lcmocka -ldl
+
 # Run them all (UNIT_RUNNER=valgrind... to run each under a tool).
 .PHONY: unit-check
 unit-check: $(UNIT_TESTS)
