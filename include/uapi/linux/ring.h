@@ -189,9 +189,8 @@ struct ring_iotlb_map {
 #define __RING_STATIC_ASSERT(e, m) static_assert(e, m)
 #elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 #define __RING_STATIC_ASSERT(e, m) _Static_assert(e, m)
-#else
-#define __RING_STATIC_ASSERT(e, m)
 #endif
+#ifdef __RING_STATIC_ASSERT
 __RING_STATIC_ASSERT(sizeof(struct ring_sqe) == 64, "ring_sqe is io_uring_sqe");
 __RING_STATIC_ASSERT(sizeof(struct ring_cqe) == 16, "ring_cqe is io_uring_cqe");
 __RING_STATIC_ASSERT(sizeof(struct ring_sqring_offsets) == 40, "sq offsets");
@@ -200,5 +199,6 @@ __RING_STATIC_ASSERT(sizeof(struct ring_params) == 120, "ring_params");
 __RING_STATIC_ASSERT(sizeof(struct ring_enter) == 16, "ring_enter");
 __RING_STATIC_ASSERT(sizeof(struct ring_register) == 32, "ring_register");
 #undef __RING_STATIC_ASSERT
+#endif
 
 #endif /* _UAPI_LINUX_RING_H */
