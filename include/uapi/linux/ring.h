@@ -107,7 +107,7 @@ enum {
 	RING_OP_READ_FIXED	= 4,
 	RING_OP_WRITE_FIXED	= 5,
 	RING_OP_READ		= 22,
-	RING_OP_WRITE		= 23,
+	RING_OP_WRITE		= 23
 };
 
 /* sqe->off meaning "the file's current position" on reads and writes. */
@@ -145,7 +145,7 @@ enum {
 	RING_REGISTER_IOTLB		= 3,
 	RING_UNREGISTER_IOTLB		= 4,
 	RING_IOTLB_MAP			= 5,
-	RING_IOTLB_UNMAP		= 6,
+	RING_IOTLB_UNMAP		= 6
 };
 
 #define RING_MAX_BUFFERS	16384U
