@@ -4,6 +4,10 @@
 #                        every kernel of the test matrix, and the test programs
 #   make KDIR=/path      ring.ko for that one kernel tree, in kmod/ring.ko
 #   make check           host tests, then the VM suite on every matrix kernel
+#   make demo            a NOP round trip and NOP ops/s in the VM, per kernel
+#
+# check and demo first install whatever is missing (tools/deps.sh), then
+# build in a sub-make, so that the kernel matrix is read after the install.
 #
 # The matrix is every kernel with both an image in /boot and a build tree in
 # /lib/modules (tools/vm/kernels lists it); each gets build/REL/kmod/ring.ko.
@@ -18,7 +22,7 @@ USER_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -fPIC $(WARN_CFLAGS) -Iinclude -Iinclude
 KMOD_SRCS	:= $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild Kbuild \
 		   include/uapi/linux/ring.h
 
-.PHONY: all lib modules tests check clean
+.PHONY: all lib modules tests check demo deps clean
 all: lib modules tests
 
 # ---- the module --------------------------------------------------------
@@ -47,8 +51,19 @@ endif
 -include tests/vm/build.mk
 -include tools/build.mk
 
-check: all
-	tools/check
+deps:
+	@tools/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@tools/check
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@for k in $$(tools/vm/kernels --no-debug); do \
+		echo "== $$k"; \
+		tools/vm/run --kernel $$k -- $(BUILD)/tools/nop-demo || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD) lib/libring.so* lib/libring.a
