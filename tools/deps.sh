@@ -18,14 +18,19 @@ pkgs=(
 	build-essential binutils pkg-config libcmocka-dev liburing-dev fio
 )
 
-sudo=()
-if ((EUID != 0)); then
-	command -v sudo >/dev/null || { echo "deps: need root (or sudo)" >&2; exit 1; }
-	sudo=(sudo)
-fi
 # The kernel packages' hook would build a boot initramfs for each kernel;
 # the VM runner makes its own (tools/vm/mkinitramfs), so skip the slow step.
-as_root() { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive INITRD=No "$@"; }
+as_root() {
+	local sudo=()
+	if ((EUID != 0)); then
+		command -v sudo >/dev/null || {
+			echo "deps: installing needs root (or sudo)" >&2
+			exit 1
+		}
+		sudo=(sudo)
+	fi
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive INITRD=No "$@"
+}
 
 installed() {
 	[[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) == installed ]]
