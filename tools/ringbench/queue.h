@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The queued backend, written once against liburing's API and compiled for
+ * each library that has it: ring.c (libring) and uring.c (liburing) define
+ *
+ *   Q(x)          the library's name for liburing's io_uring_x
+ *   QRING         its struct io_uring
+ *   Q_NAME        the backend's name in messages
+ *   Q_HAVE_FIXED  (optional) it has register_buffers and prep_read_fixed
+ *
+ * then include this file, which defines q_run() for their struct backend.
+ * Both engines thus run the very same loop, instruction for instruction but
+ * for the library calls, which is what a comparison of the two wants.
+ *
+ * The loop (as fio's t/io_uring): prepare up to the submit batch while
+ * fewer than QD are in flight; submit in one enter, which also waits for
+ * the completion batch once QD are in flight; reap whatever has completed.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#define __always_inline_q	inline __attribute__((always_inline))
+
+static __always_inline_q int q_prep(struct bench *b, QRING *ring,
+				     const enum bench_op op)
+{
+	struct Q(sqe) *sqe = Q(get_sqe)(ring);
+	unsigned long long off = 0;
+	unsigned slot;
+
+	/* The SQ has QD entries and never holds more than a batch. */
+	if (!sqe) {
+		bench_err("%s: SQ ring full", Q_NAME);
+		return -EBUSY;
+	}
+	slot = slot_get(b);
+	if (op != OP_NOP) {
+		off = bench_rand_off(b);
+		b->slot_off[slot] = off;
+	}
+	switch (op) {
+	case OP_NOP:
+		Q(prep_nop)(sqe);
+		break;
+	case OP_READ:
+		Q(prep_read)(sqe, b->fd, b->bufs + (size_t)slot * b->bs,
+			     b->bs, off);
+		break;
+#ifdef Q_HAVE_FIXED
+	case OP_READ_FIXED:
+		/* One registered buffer per slot: buf_index == slot. */
+		Q(prep_read_fixed)(sqe, b->fd,
+				   b->bufs + (size_t)slot * b->bs, b->bs, off,
+				   (int)slot);
+		break;
+#endif
+	default:
+		return -EOPNOTSUPP;
+	}
+	Q(sqe_set_data64)(sqe, slot);
+	return 0;
+}
+
+/*
+ * Reap every CQE ready now. Each must name a slot in flight and carry the
+ * result the op must have (0 for a NOP, the whole block for a read).
+ */
+static __always_inline_q int q_reap(struct bench *b, QRING *ring,
+				     const enum bench_op op,
+				     unsigned *inflight, bool count)
+{
+	int want = op == OP_NOP ? 0 : (int)b->bs;
+	struct Q(cqe) *cqe;
+	unsigned head, n = 0;
+
+	Q(for_each_cqe)(ring, head, cqe) {
+		unsigned long long slot = cqe->user_data;
+
+		if (!slot_put(b, slot)) {
+			bench_err("%s: CQE for user_data %llu, which is not in flight (res %d)",
+				  Q_NAME, slot, cqe->res);
+			return -EIO;
+		}
+		if (cqe->res != want)
+			return bench_bad_res(b, b->slot_off[slot], cqe->res);
+		n++;
+	}
+	Q(cq_advance)(ring, n);
+	*inflight -= n;
+	if (count)
+		b->ops += n;
+	return 0;
+}
+
+/* Submit what was prepared, waiting for @wait completions. */
+static inline int q_enter(QRING *ring, unsigned n, unsigned wait)
+{
+	int ret = Q(submit_and_wait)(ring, wait);
+
+	/* The run-time timer cut a wait that had nothing to submit. */
+	if (ret == -EINTR && !n)
+		ret = 0;
+	if (ret < 0) {
+		bench_err("%s: submit: %s", Q_NAME, strerror(-ret));
+		return ret;
+	}
+	if ((unsigned)ret != n) {
+		bench_err("%s: short submit: %d of %u", Q_NAME, ret, n);
+		return -EIO;
+	}
+	return 0;
+}
+
+static __always_inline_q int q_loop(struct bench *b, QRING *ring,
+				     const enum bench_op op)
+{
+	unsigned inflight = 0;
+	int ret = 0;
+
+	bench_start(b);
+	while (!bench_done(b)) {
+		unsigned n = b->qd - inflight, wait, i;
+
+		if (n > b->sbatch)
+			n = b->sbatch;
+		for (i = 0; i < n; i++) {
+			ret = q_prep(b, ring, op);
+			if (ret)
+				return ret;
+		}
+		inflight += n;
+		wait = 0;
+		if (inflight >= b->qd)
+			wait = b->cbatch < inflight ? b->cbatch : inflight;
+		ret = q_enter(ring, n, wait);
+		if (!ret)
+			ret = q_reap(b, ring, op, &inflight, true);
+		if (ret)
+			return ret;
+	}
+	bench_end(b);
+
+	/* Out of the timed window: everything in flight must still be right. */
+	while (inflight && !ret) {
+		ret = q_enter(ring, 0, inflight);
+		if (!ret)
+			ret = q_reap(b, ring, op, &inflight, false);
+	}
+	return ret;
+}
+
+#ifdef Q_HAVE_FIXED
+static int q_register(struct bench *b, QRING *ring)
+{
+	struct iovec *iov = calloc(b->qd, sizeof(*iov));
+	unsigned i;
+	int ret;
+
+	if (!iov)
+		return -ENOMEM;
+	for (i = 0; i < b->qd; i++) {
+		iov[i].iov_base = b->bufs + (size_t)i * b->bs;
+		iov[i].iov_len = b->bs;
+	}
+	ret = Q(register_buffers)(ring, iov, b->qd);
+	free(iov);
+	if (ret < 0)
+		bench_err("%s: register_buffers(%u x %u bytes): %s", Q_NAME,
+			  b->qd, b->bs, strerror(-ret));
+	return ret;
+}
+#endif
+
+static int q_run(struct bench *b, enum bench_op op)
+{
+	QRING ring;
+	int ret;
+
+	ret = Q(queue_init)(b->qd, &ring, 0);
+	if (ret < 0) {
+		bench_err("%s: queue_init(%u): %s", Q_NAME, b->qd,
+			  strerror(-ret));
+		return ret;
+	}
+	/* One specialised loop per op: no per-op dispatch in the hot path. */
+	switch (op) {
+	case OP_NOP:
+		ret = q_loop(b, &ring, OP_NOP);
+		break;
+	case OP_READ:
+		ret = q_loop(b, &ring, OP_READ);
+		break;
+#ifdef Q_HAVE_FIXED
+	case OP_READ_FIXED:
+		ret = q_register(b, &ring);
+		if (!ret)
+			ret = q_loop(b, &ring, OP_READ_FIXED);
+		break;
+#endif
+	default:
+		bench_err("%s: operation not supported", Q_NAME);
+		ret = -EOPNOTSUPP;
+	}
+	Q(queue_exit)(&ring);
+	return ret;
+}

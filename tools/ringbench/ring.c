@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: MIT
+/* The "ring" backend: /dev/ring through libring. */
+#include <libring.h>
+
+#include "ringbench.h"
+
+#define Q(x)		ring_##x
+#define QRING		struct ring
+#define Q_NAME		"ring"
+#include "queue.h"
+
+const struct backend ring_backend = {
+	.name = "ring",
+	.run = q_run,
+	.queued = true,
+	.has_nop = true,
+};
