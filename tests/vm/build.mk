@@ -1,15 +1,16 @@
 # VM tests: cmocka programs run inside the VM (tests/vm/run-suite) against
 # the real module. Each tests/vm/test_NAME.c becomes build/tests/vm/test_NAME,
-# linked with the shared helpers (vmtest.c) and libring.
+# linked with the shared helpers (vmtest.c, iotest.c) and libring.
 
 VMTEST_SRCS	:= $(wildcard tests/vm/test_*.c)
 VMTEST_BINS	:= $(patsubst tests/vm/%.c,$(BUILD)/tests/vm/%,$(VMTEST_SRCS))
-VMTEST_HELPER	:= $(BUILD)/tests/vm/vmtest.o
-VMTEST_DEPS	:= tests/vm/vmtest.h include/uapi/linux/ring.h include/libring.h
+VMTEST_HELPER	:= $(BUILD)/tests/vm/vmtest.o $(BUILD)/tests/vm/iotest.o
+VMTEST_DEPS	:= tests/vm/vmtest.h tests/vm/iotest.h include/uapi/linux/ring.h \
+		   include/libring.h
 
 tests: $(VMTEST_BINS)
 
-$(VMTEST_HELPER): tests/vm/vmtest.c $(VMTEST_DEPS)
+$(VMTEST_HELPER): $(BUILD)/tests/vm/%.o: tests/vm/%.c $(VMTEST_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(USER_CFLAGS) -c -o $@ $<
 
