@@ -982,12 +982,13 @@ int eng_abandon(struct io_engine *e, unsigned qd)
 	return eng_ring_up(e);
 }
 
-long meminfo_kb(const char *key)
+/* `Key: N kB` from a /proc file, or -1. */
+static long proc_kb(const char *path, const char *key)
 {
 	char line[256];
 	size_t klen = strlen(key);
 	long v = -1;
-	FILE *f = fopen("/proc/meminfo", "re");
+	FILE *f = fopen(path, "re");
 
 	if (!f)
 		return -1;
@@ -998,6 +999,16 @@ long meminfo_kb(const char *key)
 		}
 	fclose(f);
 	return v;
+}
+
+long meminfo_kb(const char *key)
+{
+	return proc_kb("/proc/meminfo", key);
+}
+
+long self_status_kb(const char *key)
+{
+	return proc_kb("/proc/self/status", key);
 }
 
 void drop_caches(void)

@@ -160,8 +160,9 @@ int eng_fsync(struct io_engine *e);
  */
 int eng_abandon(struct io_engine *e, unsigned qd);
 
-/* /proc/meminfo value in kB, or -1. */
+/* /proc/meminfo, /proc/self/status values in kB, or -1. */
 long meminfo_kb(const char *key);
+long self_status_kb(const char *key);
 /* echo 3 > /proc/sys/vm/drop_caches (best effort). */
 void drop_caches(void);
 

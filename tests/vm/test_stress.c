@@ -80,25 +80,6 @@ static double stress_seconds(void)
 	return scaled(30000, 1000) / 1000.0;
 }
 
-/* A kB value of /proc/self/status, or 0. */
-static long self_kb(const char *key)
-{
-	char line[256];
-	size_t klen = strlen(key);
-	long v = 0;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			v = strtol(line + klen + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
 static void test_stress(void **state)
 {
 	struct worker w[NTHREADS] = {
@@ -127,7 +108,7 @@ static void test_stress(void **state)
 	drop_caches();
 	avail0 = meminfo_kb("MemAvailable");
 	slab0 = meminfo_kb("Slab");
-	anon0 = self_kb("RssAnon");
+	anon0 = self_status_kb("RssAnon");
 
 	stop = false;
 	deadline_ns = now_ns() + (long long)(secs * 1e9);
@@ -160,7 +141,7 @@ static void test_stress(void **state)
 	drop_caches();
 	avail1 = meminfo_kb("MemAvailable");
 	slab1 = meminfo_kb("Slab");
-	anon1 = self_kb("RssAnon");
+	anon1 = self_status_kb("RssAnon");
 	/* What malloc kept of the threads' buffers is ours, not the kernel's. */
 	drop = avail0 - avail1 - (anon1 - anon0);
 	print_message("# MemAvailable %ld -> %ld kB (our RssAnon %ld -> %ld kB: "
