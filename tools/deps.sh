@@ -16,6 +16,8 @@ pkgs=(
 	busybox-static cpio kmod xz-utils coreutils
 	# building the module, libring and the tests (binutils: readelf)
 	build-essential binutils pkg-config libcmocka-dev liburing-dev fio
+	# the debug kernel's headers (objtool) need it and do not say so
+	libelf1
 )
 
 # The kernel packages' hook would build a boot initramfs for each kernel;
