@@ -800,6 +800,44 @@ static void test_socket_read_waits(void **state)
 	close(sv[1]);
 }
 
+/*
+ * The buffer of a waiting pipe read is unmapped before data comes: the
+ * read completes with -EFAULT and takes nothing from the pipe.
+ */
+static void test_pipe_buffer_unmapped(void **state)
+{
+	struct ring_stats base;
+	struct ring ring;
+	struct ring_cqe cqe;
+	char back[16];
+	void *buf;
+	int p[2];
+
+	require_ring();
+	stats_baseline(&base);
+	mkpipe(p);
+	buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(buf != MAP_FAILED);
+	ring_init_or_fail(&ring, 4);
+	ring_prep_read(ring_get_sqe(&ring), p[0], buf, 64, 0);
+	expect_ret(ring_submit(&ring), 1);
+	expect_pending(&ring, &base, 1, "READ of an empty pipe");
+	munmap(buf, 4096);
+	assert_int_equal(write(p[1], "0123456789", 10), 10);
+	cqe = reap_one(&ring, "READ into an unmapped buffer");
+	expect_ret_msg(cqe.res, -EFAULT, "pipe READ whose buffer was unmapped "
+		       "while it waited");
+	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(read(p[0], back, sizeof(back)), 10);
+	assert_memory_equal(back, "0123456789", 10);
+	expect_inflight0(&ring, "unmapped buffer");
+	ring_queue_exit(&ring);
+	close(p[0]);
+	close(p[1]);
+	expect_stats(&base, "unmapped buffer");
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_pipe_read_waits_thread),
 	cmocka_unit_test(test_pipe_read_waits_process),
@@ -812,6 +850,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_pipe_offsets),
 	cmocka_unit_test(test_pipe_many_pending),
 	cmocka_unit_test(test_pipe_iovec_copied),
+	cmocka_unit_test(test_pipe_buffer_unmapped),
 	cmocka_unit_test(test_socket_read_waits),
 };
 

@@ -748,6 +748,219 @@ static void test_rw_flags(void **state)
 	expect_stats(&base, "rw_flags");
 }
 
+/*
+ * Completions that find the CQ ring full wait in the backlog (here they
+ * come from null_blk's timer interrupt): 128 requests on a 32-entry CQ,
+ * not reaped until all are done, give 96 overflows, then all 128 CQEs
+ * exactly once with the right data.
+ */
+static void test_cq_overflow_io(void **state)
+{
+	enum { SQ = 32, N = 128, SZ = 32 << 10 };
+	struct ring_params p = { .flags = RING_SETUP_CQSIZE, .cq_entries = SQ };
+	struct ring_stats base;
+	struct ring_cqe cqes[N];
+	struct target t;
+	struct ring ring;
+	unsigned char *shadow, *bufs;
+	bool seen[N] = { false };
+	char msg[768];
+	uint64_t rng;
+	long long deadline;
+	unsigned i;
+	int ret;
+
+	require_ring();
+	stats_baseline(&base);
+	target_open(&t, TGT_NULLB, true, 0, N * SZ);
+	rng = test_seed("CQ overflow with I/O");
+	shadow = xalloc(N * SZ);
+	bufs = xalloc(N * SZ);
+	target_fill(&t, shadow, &rng);
+	ret = ring_queue_init_params(SQ, &ring, &p);
+	if (ret)
+		fail_msg("ring_queue_init_params(32, CQSIZE 32): %s", errstr(ret));
+	assert_int_equal(p.cq_entries, SQ);
+
+	for (i = 0; i < N; i++) {
+		struct ring_sqe *sqe = ring_get_sqe(&ring);
+
+		assert_non_null(sqe);
+		if (i % 2) {
+			ring_prep_read(sqe, t.fd, bufs + i * SZ, SZ, i * SZ);
+		} else {
+			rnd_fill(&rng, bufs + i * SZ, SZ);
+			memcpy(shadow + i * SZ, bufs + i * SZ, SZ);
+			ring_prep_write(sqe, t.fd, bufs + i * SZ, SZ, i * SZ);
+		}
+		ring_sqe_set_data64(sqe, i);
+		if (i % SQ == SQ - 1)
+			expect_ret(ring_submit(&ring), SQ);
+	}
+	/* Let everything complete before reaping anything. */
+	deadline = now_ns() + io_timeout_ms() * 1000000LL;
+	while (fdinfo_get(ring.ring_fd, "Inflight") != 0) {
+		if (now_ns() > deadline)
+			fail_msg("Inflight still %lld", fdinfo_get(ring.ring_fd,
+								   "Inflight"));
+		sleep_ms(5);
+	}
+	assert_true(ring_cq_has_overflow(&ring));
+	expect_ret_msg(*ring.cq.koverflow, N - SQ, "CQ overflow counter");
+	expect_ret_msg(fdinfo_get(ring.ring_fd, "CqBacklog"), N - SQ,
+		       "fdinfo CqBacklog");
+
+	ret = reap(&ring, cqes, N, io_timeout_ms());
+	expect_ret_msg(ret, N, "CQEs reaped after the overflow");
+	for (i = 0; i < N; i++) {
+		unsigned ud = (unsigned)cqes[i].user_data;
+
+		if (ud >= N || seen[ud])
+			fail_msg("CQE %u: user_data %u unknown or repeated", i, ud);
+		seen[ud] = true;
+		expect_ret_msg(cqes[i].res, SZ, "request %u", ud);
+		if (ud % 2 && memcmp(bufs + ud * SZ, shadow + ud * SZ, SZ))
+			fail_msg("read %u returned other data", ud);
+	}
+	assert_false(ring_cq_has_overflow(&ring));
+	expect_ret(fdinfo_get(ring.ring_fd, "CqBacklog"), 0);
+	if (target_verify(&t, shadow, msg, sizeof(msg)))
+		fail_msg("%s", msg);
+	expect_inflight0(&ring, "CQ overflow with I/O");
+	ring_queue_exit(&ring);
+	free(shadow);
+	free(bufs);
+	target_close(&t);
+	expect_stats(&base, "CQ overflow with I/O");
+}
+
+/*
+ * Requests much larger than one bio or page: an 8 MiB WRITE and READ, and
+ * WRITEV/READV of 256 iovecs of 32 KiB in shuffled memory order.
+ */
+static void large_io(enum tgt_kind kind, bool direct)
+{
+	enum { SIZE = 8 << 20, SEG = 32 << 10, NSEG = SIZE / SEG };
+	struct ring_stats base;
+	struct target t;
+	struct ring ring;
+	struct ring_sqe s;
+	struct iovec *iov = calloc(NSEG, sizeof(*iov));
+	unsigned char *data, *back;
+	unsigned perm[NSEG], i;
+	uint64_t rng;
+
+	require_ring();
+	assert_non_null(iov);
+	stats_baseline(&base);
+	target_open(&t, kind, direct, 0, SIZE);
+	rng = test_seed(t.name);
+	data = xalloc(SIZE);
+	back = xalloc(SIZE);
+	rnd_fill(&rng, data, SIZE);
+	ring_init_or_fail(&ring, 4);
+
+	s = mk(RING_OP_WRITE, t.fd, data, SIZE, 0, 1);
+	expect_ret_msg(run_one(&ring, &s), SIZE, "%s: 8 MiB WRITE", t.name);
+	s = mk(RING_OP_READ, t.fd, back, SIZE, 0, 2);
+	expect_ret_msg(run_one(&ring, &s), SIZE, "%s: 8 MiB READ", t.name);
+	if (memcmp(back, data, SIZE))
+		fail_msg("%s: 8 MiB READ returned other data", t.name);
+
+	/* File segment i comes from / goes to memory segment perm[i]. */
+	for (i = 0; i < NSEG; i++)
+		perm[i] = i;
+	for (i = NSEG - 1; i > 0; i--) {
+		unsigned j = rnd_below(&rng, i + 1), x = perm[i];
+
+		perm[i] = perm[j];
+		perm[j] = x;
+	}
+	rnd_fill(&rng, data, SIZE);
+	for (i = 0; i < NSEG; i++)
+		iov[i] = (struct iovec){ data + perm[i] * SEG, SEG };
+	s = mk(RING_OP_WRITEV, t.fd, iov, NSEG, 0, 3);
+	expect_ret_msg(run_one(&ring, &s), SIZE, "%s: WRITEV of %d x 32 KiB",
+		       t.name, NSEG);
+	pread_exact(t.fd, back, SIZE, 0);
+	for (i = 0; i < NSEG; i++)
+		if (memcmp(back + i * SEG, data + perm[i] * SEG, SEG))
+			fail_msg("%s: WRITEV segment %u landed wrong", t.name, i);
+	memset(back, 0, SIZE);
+	for (i = 0; i < NSEG; i++)
+		iov[i] = (struct iovec){ back + perm[i] * SEG, SEG };
+	s = mk(RING_OP_READV, t.fd, iov, NSEG, 0, 4);
+	expect_ret_msg(run_one(&ring, &s), SIZE, "%s: READV of %d x 32 KiB",
+		       t.name, NSEG);
+	if (memcmp(back, data, SIZE))
+		fail_msg("%s: READV scattered other data", t.name);
+
+	expect_inflight0(&ring, t.name);
+	ring_queue_exit(&ring);
+	free(iov);
+	free(data);
+	free(back);
+	target_close(&t);
+	expect_stats(&base, t.name);
+}
+
+static void test_large_io_tmpfs(void **state)
+{
+	large_io(TGT_TMPFS, false);
+}
+
+static void test_large_io_nullb_direct(void **state)
+{
+	large_io(TGT_NULLB, true);
+}
+
+/*
+ * Character devices: /dev/zero reads zeros, /dev/null swallows writes and
+ * reads 0, through READ and READV alike.
+ */
+static void test_char_devices(void **state)
+{
+	struct ring_stats base;
+	struct ring ring;
+	struct ring_sqe s;
+	unsigned char buf[3000];
+	struct iovec iov[2] = { { buf, 1000 }, { buf + 1500, 1500 } };
+	int zero, null;
+	unsigned i;
+
+	require_ring();
+	stats_baseline(&base);
+	zero = open("/dev/zero", O_RDWR | O_CLOEXEC);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	assert_true(zero >= 0 && null >= 0);
+	ring_init_or_fail(&ring, 4);
+	memset(buf, 0xa5, sizeof(buf));
+	s = mk(RING_OP_READ, zero, buf, 2000, 0, 1);
+	expect_ret_msg(run_one(&ring, &s), 2000, "READ of /dev/zero");
+	for (i = 0; i < sizeof(buf); i++)
+		if (buf[i] != (i < 2000 ? 0 : 0xa5))
+			fail_msg("READ of 2000 from /dev/zero: byte %u is 0x%02x",
+				 i, buf[i]);
+	memset(buf, 0xa5, sizeof(buf));
+	s = mk(RING_OP_READV, zero, iov, 2, RING_OFF_CURRENT, 2);
+	expect_ret_msg(run_one(&ring, &s), 2500, "READV of /dev/zero");
+	for (i = 0; i < sizeof(buf); i++)
+		if (buf[i] != (i < 1000 || i >= 1500 ? 0 : 0xa5))
+			fail_msg("READV of /dev/zero: byte %u is 0x%02x", i,
+				 buf[i]);
+	s = mk(RING_OP_WRITE, null, buf, 3000, 0, 3);
+	expect_ret_msg(run_one(&ring, &s), 3000, "WRITE to /dev/null");
+	s = mk(RING_OP_WRITEV, null, iov, 2, 0, 4);
+	expect_ret_msg(run_one(&ring, &s), 2500, "WRITEV to /dev/null");
+	s = mk(RING_OP_READ, null, buf, 3000, 0, 5);
+	expect_ret_msg(run_one(&ring, &s), 0, "READ of /dev/null");
+	expect_inflight0(&ring, "character devices");
+	ring_queue_exit(&ring);
+	close(zero);
+	close(null);
+	expect_stats(&base, "character devices");
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_integrity_tmpfs),
 	cmocka_unit_test(test_integrity_ext4),
@@ -770,6 +983,10 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_fsync_ext4),
 	cmocka_unit_test(test_vectored_edges),
 	cmocka_unit_test(test_rw_flags),
+	cmocka_unit_test(test_cq_overflow_io),
+	cmocka_unit_test(test_large_io_tmpfs),
+	cmocka_unit_test(test_large_io_nullb_direct),
+	cmocka_unit_test(test_char_devices),
 };
 
 VMTEST_MAIN(tests)

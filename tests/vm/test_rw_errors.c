@@ -661,6 +661,43 @@ static void test_direct_errors(void **state)
 	expect_stats(&base, "O_DIRECT errors");
 }
 
+/*
+ * A file without read or write methods (a ring fd, its own or another):
+ * every opcode -EINVAL, and the rings are unharmed.
+ */
+static void test_ring_fd_as_target(void **state)
+{
+	static const int ops[] = {
+		RING_OP_READ, RING_OP_WRITE, RING_OP_READV, RING_OP_WRITEV,
+		RING_OP_FSYNC,
+	};
+	struct fixture f;
+	struct ring other;
+	unsigned i;
+
+	fx_init(&f, "ring fd as target");
+	ring_init_or_fail(&other, 2);
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		struct ring_sqe s = good(&f, ops[i], f.ring.ring_fd);
+
+		check(&f, &s, -EINVAL, "%s on the ring's own fd", op_name(ops[i]));
+		s = good(&f, ops[i], other.ring_fd);
+		check(&f, &s, -EINVAL, "%s on another ring's fd", op_name(ops[i]));
+	}
+	/* Both rings still work. */
+	{
+		struct ring_sqe s = good(&f, RING_OP_READ, f.t.fd);
+		struct ring_cqe cqe;
+
+		check(&f, &s, 100, "READ after the ring-fd requests");
+		ring_prep_nop(ring_get_sqe(&other));
+		submit_reap(&other, &cqe, 1);
+		expect_ret(cqe.res, 0);
+	}
+	ring_queue_exit(&other);
+	fx_exit(&f, "ring fd as target");
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_bad_fd),
 	cmocka_unit_test(test_wrong_mode),
@@ -674,6 +711,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_ioprio_buf_index),
 	cmocka_unit_test(test_errors_in_batch),
 	cmocka_unit_test(test_direct_errors),
+	cmocka_unit_test(test_ring_fd_as_target),
 };
 
 VMTEST_MAIN(tests)
