@@ -19,4 +19,22 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 }
 #endif
 
+/* 6.2 added import_ubuf(); import_single_range() went away later (6.8). */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+#define ring_import_ubuf(dir, buf, len, iov, iter)			\
+	import_single_range(dir, buf, len, iov, iter)
+#else
+#define ring_import_ubuf(dir, buf, len, iov, iter)			\
+	import_ubuf(dir, buf, len, iter)
+#endif
+
+/* 6.11 (RWF_ATOMIC) gave kiocb_set_rw_flags() the I/O direction. */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 11, 0)
+#define ring_kiocb_set_rw_flags(kiocb, flags, dir)			\
+	kiocb_set_rw_flags(kiocb, flags)
+#else
+#define ring_kiocb_set_rw_flags(kiocb, flags, dir)			\
+	kiocb_set_rw_flags(kiocb, flags, dir)
+#endif
+
 #endif /* RING_COMPAT_H */

@@ -11,6 +11,7 @@
  */
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/wait_bit.h>
 
 #include "ring.h"
 
@@ -66,6 +67,23 @@ static void ring_req_free_list(struct list_head *list)
 }
 
 /*
+ * @nr requests are completed.  This must be the caller's last touch of
+ * @ctx: teardown frees it as soon as inflight reaches zero.
+ */
+void ring_inflight_sub(struct ring_ctx *ctx, int nr)
+{
+	/* wake_up_var() only hashes the address; it reads nothing of ctx. */
+	if (atomic_sub_and_test(nr, &ctx->inflight))
+		wake_up_var(&ctx->inflight);
+}
+
+/* Teardown may free the ring: no request and no worker is left. */
+bool ring_ctx_idle(struct ring_ctx *ctx)
+{
+	return !atomic_read(&ctx->inflight) && !atomic_read(&ctx->worker_refs);
+}
+
+/*
  * Post the CQEs of the completed requests on @done, in order.  Those the
  * ring has no room for join the backlog, behind any already there.
  */
@@ -74,6 +92,7 @@ void ring_cq_post_list(struct ring_ctx *ctx, struct list_head *done)
 	struct ring_req *req, *tmp;
 	unsigned long flags;
 	LIST_HEAD(posted);
+	int nr = 0;
 	u32 space;
 
 	if (list_empty(done))
@@ -82,6 +101,7 @@ void ring_cq_post_list(struct ring_ctx *ctx, struct list_head *done)
 	spin_lock_irqsave(&ctx->completion_lock, flags);
 	space = ctx->backlog_nr ? 0 : ring_cq_space(ctx);
 	list_for_each_entry_safe(req, tmp, done, node) {
+		nr++;
 		if (space) {
 			ring_cq_fill(ctx, req);
 			list_move_tail(&req->node, &posted);
@@ -99,6 +119,7 @@ void ring_cq_post_list(struct ring_ctx *ctx, struct list_head *done)
 
 	ring_cq_wake(ctx);
 	ring_req_free_list(&posted);
+	ring_inflight_sub(ctx, nr);
 }
 
 /* Move what the CQ ring has room for from the backlog into it. */

@@ -28,8 +28,7 @@ void ring_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "SqDropped:\t%u\n", READ_ONCE(ctx->sq_dropped));
 	seq_printf(m, "CqOverflow:\t%u\n", READ_ONCE(ctx->cq_overflow));
 	seq_printf(m, "CqBacklog:\t%u\n", READ_ONCE(ctx->backlog_nr));
-	/* Every request completes inside ENTER until asynchronous ops exist. */
-	seq_printf(m, "Inflight:\t%u\n", 0);
+	seq_printf(m, "Inflight:\t%d\n", atomic_read(&ctx->inflight));
 	/* No register opcode exists yet: nothing is registered or pinned. */
 	seq_printf(m, "BufferSlots:\t%u\n", 0);
 	seq_printf(m, "PinnedPages:\t%u\n", 0);

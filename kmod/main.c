@@ -26,6 +26,9 @@ static int ring_open(struct inode *inode, struct file *file)
 	spin_lock_init(&ctx->completion_lock);
 	INIT_LIST_HEAD(&ctx->backlog);
 	init_waitqueue_head(&ctx->cq_wait);
+	spin_lock_init(&ctx->async_lock);
+	INIT_LIST_HEAD(&ctx->poll_list);
+	INIT_LIST_HEAD(&ctx->workers);
 	file->private_data = ctx;
 	return 0;
 }
@@ -160,11 +163,16 @@ static int __init ring_init(void)
 	ret = ring_req_cache_init();
 	if (ret)
 		return ret;
-	ret = misc_register(&ring_miscdev);
+	ret = ring_async_init();
 	if (ret)
 		goto err_destroy_req_cache;
+	ret = misc_register(&ring_miscdev);
+	if (ret)
+		goto err_destroy_workers;
 	return 0;
 
+err_destroy_workers:
+	ring_async_exit();
 err_destroy_req_cache:
 	ring_req_cache_exit();
 	return ret;
@@ -173,6 +181,7 @@ err_destroy_req_cache:
 static void __exit ring_exit(void)
 {
 	misc_deregister(&ring_miscdev);
+	ring_async_exit();
 	ring_req_cache_exit();
 }
 

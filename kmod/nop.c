@@ -14,7 +14,7 @@ int ring_nop_prep(struct ring_req *req, const struct ring_sqe *sqe)
 	return 0;
 }
 
-int ring_nop_issue(struct ring_req *req)
+int ring_nop_issue(struct ring_req *req, unsigned int issue_flags)
 {
 	return 0;
 }

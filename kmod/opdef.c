@@ -4,22 +4,54 @@
  */
 #include <linux/kernel.h>
 #include <linux/nospec.h>
+#include <linux/poll.h>
 
 #include "opdef.h"
 
+#define RING_POLL_READ	(EPOLLIN | EPOLLRDNORM)
+#define RING_POLL_WRITE	(EPOLLOUT | EPOLLWRNORM)
+
 const struct ring_opdef ring_opdefs[RING_OP_LAST] = {
 	[RING_OP_NOP] = {
-		.name	= "NOP",
-		.prep	= ring_nop_prep,
-		.issue	= ring_nop_issue,
+		.name		= "NOP",
+		.prep		= ring_nop_prep,
+		.issue		= ring_nop_issue,
 	},
-	[RING_OP_READV]		= { .name = "READV" },
-	[RING_OP_WRITEV]	= { .name = "WRITEV" },
-	[RING_OP_FSYNC]		= { .name = "FSYNC" },
+	[RING_OP_READV] = {
+		.name		= "READV",
+		.prep		= ring_rw_prep,
+		.issue		= ring_rw_issue,
+		.cleanup	= ring_rw_cleanup,
+		.poll_events	= RING_POLL_READ,
+	},
+	[RING_OP_WRITEV] = {
+		.name		= "WRITEV",
+		.prep		= ring_rw_prep,
+		.issue		= ring_rw_issue,
+		.cleanup	= ring_rw_cleanup,
+		.poll_events	= RING_POLL_WRITE,
+	},
+	[RING_OP_FSYNC] = {
+		.name		= "FSYNC",
+		.prep		= ring_fsync_prep,
+		.issue		= ring_fsync_issue,
+	},
 	[RING_OP_READ_FIXED]	= { .name = "READ_FIXED" },
 	[RING_OP_WRITE_FIXED]	= { .name = "WRITE_FIXED" },
-	[RING_OP_READ]		= { .name = "READ" },
-	[RING_OP_WRITE]		= { .name = "WRITE" },
+	[RING_OP_READ] = {
+		.name		= "READ",
+		.prep		= ring_rw_prep,
+		.issue		= ring_rw_issue,
+		.cleanup	= ring_rw_cleanup,
+		.poll_events	= RING_POLL_READ,
+	},
+	[RING_OP_WRITE] = {
+		.name		= "WRITE",
+		.prep		= ring_rw_prep,
+		.issue		= ring_rw_issue,
+		.cleanup	= ring_rw_cleanup,
+		.poll_events	= RING_POLL_WRITE,
+	},
 };
 
 /* The handlers for @opcode, or NULL when this module does not run it. */

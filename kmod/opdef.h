@@ -5,14 +5,20 @@
 #include "ring.h"
 
 /*
- * Per-opcode handlers.  prep() checks and captures the copied SQE; issue()
- * runs the request and returns its result, or -EIOCBQUEUED when it will
- * complete later on its own.  An opcode without issue() is not supported.
+ * Per-opcode handlers.  prep() checks and captures the private copy of the
+ * SQE, in the submitter's context.  issue() runs the request and returns
+ * its result, -EIOCBQUEUED when it will complete on its own later, or, with
+ * RING_ISSUE_NONBLOCK, -EAGAIN when it would have to wait: the request is
+ * then retried when its file is ready (pollin/pollout, pollable files) or
+ * by a worker that may block.  An opcode without issue() is not supported.
  */
 struct ring_opdef {
 	const char *name;
 	int (*prep)(struct ring_req *req, const struct ring_sqe *sqe);
-	int (*issue)(struct ring_req *req);
+	int (*issue)(struct ring_req *req, unsigned int issue_flags);
+	/* Frees what prep() allocated, even if prep() failed half-way. */
+	void (*cleanup)(struct ring_req *req);
+	__poll_t poll_events;	/* what a not-ready file is waited for */
 };
 
 /* One past the highest opcode the contract names. */
@@ -24,6 +30,15 @@ const struct ring_opdef *ring_opdef_get(u8 opcode);
 
 /* nop.c */
 int ring_nop_prep(struct ring_req *req, const struct ring_sqe *sqe);
-int ring_nop_issue(struct ring_req *req);
+int ring_nop_issue(struct ring_req *req, unsigned int issue_flags);
+
+/* rw.c */
+int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe);
+int ring_rw_issue(struct ring_req *req, unsigned int issue_flags);
+void ring_rw_cleanup(struct ring_req *req);
+
+/* fsync.c */
+int ring_fsync_prep(struct ring_req *req, const struct ring_sqe *sqe);
+int ring_fsync_issue(struct ring_req *req, unsigned int issue_flags);
 
 #endif /* RING_OPDEF_H */

@@ -22,12 +22,16 @@
 #define RING_INTERNAL_H
 
 #include <linux/atomic.h>
+#include <linux/cred.h>
+#include <linux/fs.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uio.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/ring.h>
 
 /* Kernel-owned pages mapped into user space and into the kernel (vmap). */
@@ -68,6 +72,7 @@ struct ring_ctx {
 	struct mutex uring_lock;
 
 	struct mm_struct *mm;		/* ENTER/REGISTER only from here */
+	const struct cred *creds;	/* the set-up task's, for workers */
 	struct ring_rings *rings;	/* rings_region.vaddr */
 	u32 *sq_array;
 	struct ring_sqe *sqes;		/* sqes_region.vaddr */
@@ -90,7 +95,64 @@ struct ring_ctx {
 
 	/* GETEVENTS waiters and poll(). */
 	wait_queue_head_t cq_wait;
+
+	/*
+	 * Requests issued and not yet completed (not in the CQ ring or the
+	 * backlog).  Teardown waits for zero; see ring_req_done().
+	 */
+	atomic_t inflight;
+	/* Workers still touching the ring after their request completed. */
+	atomic_t worker_refs;
+
+	/*
+	 * async_lock: requests waiting for a pollable file (poll_list), the
+	 * workers running this ring's requests (workers), and ->dying.
+	 */
+	spinlock_t async_lock;
+	struct list_head poll_list;
+	struct list_head workers;
+	bool dying;			/* teardown started: cancel, do not re-arm */
 };
+
+/* Bytes already moved and where the next attempt starts, for retries. */
+struct ring_rw {
+	struct kiocb kiocb;
+	struct iov_iter iter;		/* as imported, before any attempt */
+	struct iovec fast_iov[UIO_FASTIOV];
+	struct iovec *iov;		/* import_iovec()'s allocation, or NULL */
+	loff_t pos;
+	size_t done;
+	int kiocb_flags;		/* ki_flags every attempt starts from */
+	bool use_fpos;			/* off = -1: advance file->f_pos */
+};
+
+struct ring_fsync {
+	loff_t off;
+	loff_t len;
+	bool datasync;
+};
+
+/* Wait-queue entry of a request waiting for its file to become ready. */
+struct ring_poll {
+	struct wait_queue_head *head;
+	struct wait_queue_entry wait;
+	struct list_head node;		/* ctx->poll_list */
+	__poll_t events;
+	atomic_t state;			/* RING_POLL_* */
+};
+
+enum {
+	RING_POLL_IDLE,
+	RING_POLL_ARMED,		/* on the file's wait queue */
+	RING_POLL_FIRED,		/* woken: a retry is queued */
+	RING_POLL_CANCELLED,		/* teardown took it off the queue */
+};
+
+/* ring_req.flags */
+#define RING_REQ_F_NOWAIT	(1U << 0)	/* -EAGAIN goes to the CQE */
+
+/* issue() flags */
+#define RING_ISSUE_NONBLOCK	(1U << 0)	/* must not sleep on I/O */
 
 /* One submitted SQE, from submission until its CQE is in the CQ ring. */
 struct ring_req {
@@ -99,6 +161,15 @@ struct ring_req {
 	s32 res;
 	u32 cflags;
 	struct list_head node;	/* completion batch or backlog */
+	u8 opcode;
+	u8 flags;		/* RING_REQ_F_* */
+	struct file *file;	/* the request's reference, or NULL */
+	struct work_struct work;	/* for the worker pool */
+	struct ring_poll poll;
+	union {
+		struct ring_rw rw;
+		struct ring_fsync fsync;
+	};
 };
 
 /* Live objects, module-wide: /sys/class/misc/ring/stats/. */
@@ -124,9 +195,22 @@ int ring_req_cache_init(void);
 void ring_req_cache_exit(void);
 void ring_req_free(struct ring_req *req);
 long ring_enter(struct ring_ctx *ctx, struct ring_enter __user *uarg);
+void ring_req_issue(struct ring_req *req, unsigned int issue_flags,
+		    struct list_head *done);
+void ring_req_complete(struct ring_req *req, int res);
+
+/* async.c */
+int ring_async_init(void);
+void ring_async_exit(void);
+void ring_async_punt(struct ring_req *req);
+void ring_async_queue_work(struct ring_req *req);
+bool ring_file_pollable(struct file *file);
+void ring_async_cancel_all(struct ring_ctx *ctx);
 
 /* cq.c */
 void ring_cq_post_list(struct ring_ctx *ctx, struct list_head *done);
+void ring_inflight_sub(struct ring_ctx *ctx, int nr);
+bool ring_ctx_idle(struct ring_ctx *ctx);
 void ring_cq_flush_backlog(struct ring_ctx *ctx);
 void ring_cq_free_backlog(struct ring_ctx *ctx);
 u32 ring_cq_ready(struct ring_ctx *ctx);

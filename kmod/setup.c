@@ -3,10 +3,12 @@
  * RING_IOC_SETUP: validate the parameters, build the rings, bind the ring to
  * the caller's mm; teardown on the last close; mmap of the rings.
  */
+#include <linux/cred.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/uaccess.h>
+#include <linux/wait_bit.h>
 
 #include "ring.h"
 
@@ -157,6 +159,7 @@ int ring_setup(struct ring_ctx *ctx, struct ring_params __user *uparams)
 
 	mmgrab(current->mm);
 	ctx->mm = current->mm;
+	ctx->creds = get_current_cred();
 	atomic_long_inc(&ring_stats.rings);
 	/* Pairs with the acquire in ring_ctx_get(): all of the above first. */
 	smp_store_release(&ctx->ready, true);
@@ -170,13 +173,20 @@ out_unlock:
 	return ret;
 }
 
-/* The last reference is gone: nothing can submit, wait or map any more. */
+/*
+ * The last reference is gone: nothing can submit, wait or map any more, but
+ * requests may still be in flight.  Those waiting for a file that may never
+ * become ready are cancelled; file and device I/O ends on its own.
+ */
 void ring_ctx_teardown(struct ring_ctx *ctx)
 {
 	if (!ctx->ready)
 		return;
+	ring_async_cancel_all(ctx);
+	wait_var_event(&ctx->inflight, ring_ctx_idle(ctx));
 	ring_cq_free_backlog(ctx);
 	ring_free_rings(ctx);
+	put_cred(ctx->creds);
 	mmdrop(ctx->mm);
 	atomic_long_dec(&ring_stats.rings);
 }

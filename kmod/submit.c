@@ -3,6 +3,7 @@
  * RING_IOC_ENTER: consume SQEs, issue them through the opcode table, and
  * wait for completions.
  */
+#include <linux/file.h>
 #include <linux/nospec.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -32,12 +33,25 @@ static struct ring_req *ring_req_alloc(struct ring_ctx *ctx)
 		return NULL;
 	req->ctx = ctx;
 	req->cflags = 0;
+	req->opcode = RING_OP_NOP;	/* no cleanup() until prep() runs */
+	req->flags = 0;
+	req->file = NULL;
+	atomic_set(&req->poll.state, RING_POLL_IDLE);
+	INIT_LIST_HEAD(&req->poll.node);
+	atomic_inc(&ctx->inflight);
 	atomic_long_inc(&ring_stats.requests);
 	return req;
 }
 
+/* Any context: the CQE is out, only the request's resources are left. */
 void ring_req_free(struct ring_req *req)
 {
+	const struct ring_opdef *def = &ring_opdefs[req->opcode];
+
+	if (def->cleanup)
+		def->cleanup(req);
+	if (req->file)
+		fput(req->file);
 	atomic_long_dec(&ring_stats.requests);
 	kmem_cache_free(ring_req_cachep, req);
 }
@@ -50,9 +64,45 @@ static bool ring_sqe_common_valid(const struct ring_sqe *sqe)
 }
 
 /*
- * Issue one request from its private copy of the SQE.  A request that
- * finished (successfully or not) goes on @done for one batched CQ post.
+ * Run @req once.  Finished requests go on @done for one batched CQ post,
+ * or, with no batch (workers, wake-ups), are posted at once.
  */
+void ring_req_issue(struct ring_req *req, unsigned int issue_flags,
+		    struct list_head *done)
+{
+	int ret = ring_opdefs[req->opcode].issue(req, issue_flags);
+
+	/* The request may already be completed and freed by its owner. */
+	if (ret == -EIOCBQUEUED)
+		return;
+	/* A cancelled worker's wait: never leak kernel-only errnos. */
+	if (unlikely(ret == -ERESTARTSYS || ret == -ERESTARTNOINTR ||
+		     ret == -ERESTARTNOHAND || ret == -ERESTART_RESTARTBLOCK))
+		ret = READ_ONCE(req->ctx->dying) ? -ECANCELED : -EINTR;
+	if (ret == -EAGAIN && (issue_flags & RING_ISSUE_NONBLOCK) &&
+	    !(req->flags & RING_REQ_F_NOWAIT)) {
+		ring_async_punt(req);
+		return;
+	}
+	if (!done) {
+		ring_req_complete(req, ret);
+		return;
+	}
+	req->res = ret;
+	list_add_tail(&req->node, done);
+}
+
+/* Post one finished request's CQE; any context. */
+void ring_req_complete(struct ring_req *req, int res)
+{
+	LIST_HEAD(done);
+
+	req->res = res;
+	list_add(&req->node, &done);
+	ring_cq_post_list(req->ctx, &done);
+}
+
+/* Prepare and start the request for one private copy of an SQE. */
 static void ring_issue_sqe(struct ring_req *req, const struct ring_sqe *sqe,
 			   struct list_head *done)
 {
@@ -62,15 +112,15 @@ static void ring_issue_sqe(struct ring_req *req, const struct ring_sqe *sqe,
 	req->user_data = sqe->user_data;
 	if (unlikely(!def || !ring_sqe_common_valid(sqe))) {
 		ret = -EINVAL;
-		goto complete;
+		goto fail;
 	}
+	req->opcode = sqe->opcode;
 	ret = def->prep(req, sqe);
 	if (unlikely(ret))
-		goto complete;
-	ret = def->issue(req);
-	if (ret == -EIOCBQUEUED)
-		return;
-complete:
+		goto fail;
+	ring_req_issue(req, RING_ISSUE_NONBLOCK, done);
+	return;
+fail:
 	req->res = ret;
 	list_add_tail(&req->node, done);
 }

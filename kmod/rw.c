@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * RING_OP_READ, WRITE, READV, WRITEV: reads and writes through the file's
+ * read_iter/write_iter.
+ *
+ * prep() takes the file, checks it is open for the direction, imports the
+ * buffer or the iovec array (copied into the request, so the application
+ * may reuse it as soon as ENTER returns) and fixes the file position.
+ * issue() may run several times for one request: a non-blocking attempt at
+ * submission, then a blocking one in a worker, or a non-blocking one when a
+ * pollable file becomes ready.  Each attempt continues where the last one
+ * stopped (rw->done), from a copy of the imported iterator.
+ */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/uio.h>
+
+#include "opdef.h"
+
+static bool ring_rw_is_write(const struct ring_req *req)
+{
+	return req->opcode == RING_OP_WRITE || req->opcode == RING_OP_WRITEV;
+}
+
+static bool ring_rw_is_vectored(const struct ring_req *req)
+{
+	return req->opcode == RING_OP_READV || req->opcode == RING_OP_WRITEV;
+}
+
+/* Regular-file writes hold freeze protection for the attempt's duration. */
+static bool ring_rw_needs_freeze_protection(const struct ring_req *req)
+{
+	return ring_rw_is_write(req) && S_ISREG(file_inode(req->file)->i_mode);
+}
+
+static int ring_rw_import(struct ring_req *req, const struct ring_sqe *sqe)
+{
+	struct ring_rw *rw = &req->rw;
+	int dir = ring_rw_is_write(req) ? ITER_SOURCE : ITER_DEST;
+	void __user *buf = u64_to_user_ptr(sqe->addr);
+	ssize_t ret;
+
+	if (ring_rw_is_vectored(req)) {
+		struct iovec *iov = rw->fast_iov;
+
+		/* Copies the array; more than UIO_MAXIOV entries is -EINVAL. */
+		ret = import_iovec(dir, buf, sqe->len, UIO_FASTIOV, &iov,
+				   &rw->iter);
+		if (ret < 0)
+			return ret;
+		rw->iov = iov;
+		return 0;
+	}
+	/* A CQE can only report up to MAX_RW_COUNT bytes. */
+	if (sqe->len > MAX_RW_COUNT)
+		return -EINVAL;
+	return ring_import_ubuf(dir, buf, sqe->len, rw->fast_iov, &rw->iter);
+}
+
+int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe)
+{
+	struct ring_rw *rw = &req->rw;
+	bool write = ring_rw_is_write(req);
+	struct file *file;
+	s64 off = sqe->off;
+	int ret;
+
+	rw->iov = NULL;
+	rw->done = 0;
+	if (sqe->ioprio || sqe->buf_index)
+		return -EINVAL;
+
+	file = req->file = fget(sqe->fd);
+	if (!file)
+		return -EBADF;
+	if (!(file->f_mode & (write ? FMODE_WRITE : FMODE_READ)))
+		return -EBADF;
+	if (!(write ? file->f_op->write_iter : file->f_op->read_iter))
+		return -EINVAL;
+
+	if (off < 0 && off != -1)
+		return -EINVAL;
+	rw->use_fpos = false;
+	if (file->f_mode & FMODE_STREAM) {
+		if (off > 0)
+			return -ESPIPE;
+		rw->pos = 0;
+	} else if (off == -1) {
+		/* Sampled in submission order; updated when the I/O ends. */
+		rw->use_fpos = true;
+		rw->pos = file->f_pos;
+	} else {
+		rw->pos = off;
+	}
+
+	/* Validate RWF_* once; every attempt starts from these flags. */
+	rw->kiocb.ki_filp = file;
+	rw->kiocb.ki_flags = iocb_flags(file);
+	ret = ring_kiocb_set_rw_flags(&rw->kiocb, sqe->rw_flags,
+				      write ? WRITE : READ);
+	if (ret)
+		return ret;
+	if (write)
+		rw->kiocb.ki_flags |= IOCB_WRITE;
+	rw->kiocb_flags = rw->kiocb.ki_flags;
+	rw->kiocb.ki_ioprio = get_current_ioprio();
+	/* Those who asked not to wait get -EAGAIN, as from preadv2(). */
+	if ((sqe->rw_flags & RWF_NOWAIT) ||
+	    ((file->f_flags & O_NONBLOCK) && (file->f_mode & FMODE_NOWAIT)))
+		req->flags |= RING_REQ_F_NOWAIT;
+
+	return ring_rw_import(req, sqe);
+}
+
+void ring_rw_cleanup(struct ring_req *req)
+{
+	kfree(req->rw.iov);
+}
+
+/* The CQE result once the last attempt returned @res. */
+static int ring_rw_result(struct ring_req *req, ssize_t res)
+{
+	struct ring_rw *rw = &req->rw;
+
+	if (res > 0)
+		rw->done += res;
+	/* Bytes moved before an error are what read(2) would report. */
+	if (rw->done)
+		res = rw->done;
+	if (rw->use_fpos && res > 0)
+		req->file->f_pos = rw->pos + res;
+	return res;
+}
+
+/* ki_complete: the end of an attempt that returned -EIOCBQUEUED. */
+static void ring_rw_complete_iocb(struct kiocb *kiocb, long res)
+{
+	struct ring_req *req = container_of(kiocb, struct ring_req, rw.kiocb);
+
+	if (ring_rw_needs_freeze_protection(req))
+		kiocb_end_write(kiocb);
+	/*
+	 * A block device may refuse REQ_NOWAIT asynchronously (no tag free):
+	 * retry in a worker, which may wait.  Maybe in IRQ context here.
+	 */
+	if (res == -EAGAIN && (kiocb->ki_flags & IOCB_NOWAIT) &&
+	    !(req->flags & RING_REQ_F_NOWAIT)) {
+		ring_async_queue_work(req);
+		return;
+	}
+	ring_req_complete(req, ring_rw_result(req, res));
+}
+
+int ring_rw_issue(struct ring_req *req, unsigned int issue_flags)
+{
+	struct ring_rw *rw = &req->rw;
+	struct kiocb *kiocb = &rw->kiocb;
+	struct file *file = req->file;
+	bool nonblock = issue_flags & RING_ISSUE_NONBLOCK;
+	struct iov_iter iter;
+	ssize_t ret;
+
+	if (nonblock && !(file->f_mode & FMODE_NOWAIT))
+		return -EAGAIN;
+
+	iter = rw->iter;
+	iov_iter_advance(&iter, rw->done);
+	kiocb->ki_flags = rw->kiocb_flags;
+	if (nonblock)
+		kiocb->ki_flags |= IOCB_NOWAIT;
+	kiocb->ki_pos = rw->pos + rw->done;
+	kiocb->ki_complete = ring_rw_complete_iocb;
+
+	if (ring_rw_needs_freeze_protection(req))
+		kiocb_start_write(kiocb);
+	if (ring_rw_is_write(req))
+		ret = file->f_op->write_iter(kiocb, &iter);
+	else
+		ret = file->f_op->read_iter(kiocb, &iter);
+	/* From here on ki_complete may own (and free) the request. */
+	if (ret == -EIOCBQUEUED)
+		return ret;
+	if (ring_rw_needs_freeze_protection(req))
+		kiocb_end_write(kiocb);
+
+	if (nonblock && !(req->flags & RING_REQ_F_NOWAIT)) {
+		if (ret == -EAGAIN)
+			return ret;
+		/*
+		 * A file or block device that could do only part without
+		 * waiting (page cache partly there): a worker does the rest.
+		 */
+		if (ret > 0 && iov_iter_count(&iter) && !ring_file_pollable(file)) {
+			rw->done += ret;
+			return -EAGAIN;
+		}
+	}
+	return ring_rw_result(req, ret);
+}
