@@ -50,6 +50,7 @@ endif
 -include tests/unit/build.mk
 -include tests/vm/build.mk
 -include tools/build.mk
+-include tools/ringbench/build.mk
 
 deps:
 	@tools/deps.sh
