@@ -58,12 +58,12 @@ static void ring_cq_wake(struct ring_ctx *ctx)
 		wake_up(&ctx->cq_wait);
 }
 
-static void ring_req_free_list(struct list_head *list)
+/* Under completion_lock: @req's CQE is in the ring, keep it for reuse. */
+static void ring_req_recycle(struct ring_ctx *ctx, struct ring_req *req)
 {
-	struct ring_req *req, *tmp;
-
-	list_for_each_entry_safe(req, tmp, list, node)
-		ring_req_free(req);
+	list_move(&req->node, &ctx->req_cache_done);
+	WRITE_ONCE(ctx->req_cache_done_nr, ctx->req_cache_done_nr + 1);
+	this_cpu_dec(ring_live_requests);
 }
 
 /*
@@ -91,20 +91,24 @@ void ring_cq_post_list(struct ring_ctx *ctx, struct list_head *done)
 {
 	struct ring_req *req, *tmp;
 	unsigned long flags;
-	LIST_HEAD(posted);
 	int nr = 0;
 	u32 space;
 
 	if (list_empty(done))
 		return;
 
+	/* Files and buffers are released before the application hears. */
+	list_for_each_entry(req, done, node) {
+		ring_req_cleanup(req);
+		nr++;
+	}
+
 	spin_lock_irqsave(&ctx->completion_lock, flags);
 	space = ctx->backlog_nr ? 0 : ring_cq_space(ctx);
 	list_for_each_entry_safe(req, tmp, done, node) {
-		nr++;
 		if (space) {
 			ring_cq_fill(ctx, req);
-			list_move_tail(&req->node, &posted);
+			ring_req_recycle(ctx, req);
 			space--;
 			continue;
 		}
@@ -118,7 +122,6 @@ void ring_cq_post_list(struct ring_ctx *ctx, struct list_head *done)
 	spin_unlock_irqrestore(&ctx->completion_lock, flags);
 
 	ring_cq_wake(ctx);
-	ring_req_free_list(&posted);
 	ring_inflight_sub(ctx, nr);
 }
 
@@ -127,7 +130,7 @@ void ring_cq_flush_backlog(struct ring_ctx *ctx)
 {
 	struct ring_req *req, *tmp;
 	unsigned long flags;
-	LIST_HEAD(posted);
+	bool posted = false;
 	u32 space;
 
 	if (!READ_ONCE(ctx->backlog_nr))
@@ -139,8 +142,9 @@ void ring_cq_flush_backlog(struct ring_ctx *ctx)
 		if (!space)
 			break;
 		ring_cq_fill(ctx, req);
-		list_move_tail(&req->node, &posted);
+		ring_req_recycle(ctx, req);
 		WRITE_ONCE(ctx->backlog_nr, ctx->backlog_nr - 1);
+		posted = true;
 		space--;
 	}
 	if (!ctx->backlog_nr)
@@ -148,17 +152,17 @@ void ring_cq_flush_backlog(struct ring_ctx *ctx)
 	ring_cq_commit(ctx);
 	spin_unlock_irqrestore(&ctx->completion_lock, flags);
 
-	if (!list_empty(&posted)) {
+	if (posted)
 		ring_cq_wake(ctx);
-		ring_req_free_list(&posted);
-	}
 }
 
-/* Teardown: nobody can post or wait any more. */
+/* Teardown: nobody can post or wait any more; the cache frees them. */
 void ring_cq_free_backlog(struct ring_ctx *ctx)
 {
-	ring_req_free_list(&ctx->backlog);
-	INIT_LIST_HEAD(&ctx->backlog);
+	struct ring_req *req, *tmp;
+
+	list_for_each_entry_safe(req, tmp, &ctx->backlog, node)
+		ring_req_recycle(ctx, req);
 	ctx->backlog_nr = 0;
 }
 

@@ -25,6 +25,8 @@ static int ring_open(struct inode *inode, struct file *file)
 	mutex_init(&ctx->uring_lock);
 	spin_lock_init(&ctx->completion_lock);
 	INIT_LIST_HEAD(&ctx->backlog);
+	INIT_LIST_HEAD(&ctx->req_cache);
+	INIT_LIST_HEAD(&ctx->req_cache_done);
 	init_waitqueue_head(&ctx->cq_wait);
 	spin_lock_init(&ctx->async_lock);
 	INIT_LIST_HEAD(&ctx->poll_list);
@@ -107,10 +109,27 @@ static __poll_t ring_poll(struct file *file, poll_table *wait)
 	return mask;
 }
 
+/*
+ * Every close of a descriptor.  When the owner process exits or execs,
+ * nothing can submit to the ring again; a worker blocked on its behalf would
+ * hold the owner's mm, hence the ring's mappings, hence this file, forever.
+ * So cancel what may never end now rather than at release.
+ */
+static int ring_flush(struct file *file, fl_owner_t id)
+{
+	struct ring_ctx *ctx = ring_ctx_get(file);
+
+	if (ctx && current->tgid == ctx->owner_tgid &&
+	    ((current->flags & PF_EXITING) || current->mm != ctx->mm))
+		ring_async_cancel_all(ctx);
+	return 0;
+}
+
 static const struct file_operations ring_fops = {
 	.owner		= THIS_MODULE,
 	.open		= ring_open,
 	.release	= ring_release,
+	.flush		= ring_flush,
 	.unlocked_ioctl	= ring_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap		= ring_file_mmap,
@@ -129,8 +148,19 @@ static ssize_t field##_show(struct device *dev,				\
 static DEVICE_ATTR_RO(field)
 
 RING_STAT_ATTR(rings);
-RING_STAT_ATTR(requests);
 RING_STAT_ATTR(pages);
+
+static ssize_t requests_show(struct device *dev, struct device_attribute *attr,
+			     char *buf)
+{
+	long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu(ring_live_requests, cpu);
+	return sysfs_emit(buf, "%ld\n", sum);
+}
+static DEVICE_ATTR_RO(requests);
 
 static struct attribute *ring_stats_attrs[] = {
 	&dev_attr_rings.attr,

@@ -72,6 +72,7 @@ struct ring_ctx {
 	struct mutex uring_lock;
 
 	struct mm_struct *mm;		/* ENTER/REGISTER only from here */
+	pid_t owner_tgid;		/* the process that set it up */
 	const struct cred *creds;	/* the set-up task's, for workers */
 	struct ring_rings *rings;	/* rings_region.vaddr */
 	u32 *sq_array;
@@ -84,6 +85,7 @@ struct ring_ctx {
 	/* Submission side, under uring_lock. */
 	u32 cached_sq_head;
 	u32 sq_dropped;
+	struct list_head req_cache;	/* free requests, reused before slab */
 
 	/* Completion side, under completion_lock (taken from IRQ context too). */
 	spinlock_t completion_lock;
@@ -92,6 +94,9 @@ struct ring_ctx {
 	u32 sq_flags;
 	struct list_head backlog;	/* completed requests the CQ had no room for */
 	u32 backlog_nr;
+	/* Requests whose CQE is out, for reuse; moved to req_cache in bulk. */
+	struct list_head req_cache_done;
+	u32 req_cache_done_nr;
 
 	/* GETEVENTS waiters and poll(). */
 	wait_queue_head_t cq_wait;
@@ -175,10 +180,11 @@ struct ring_req {
 /* Live objects, module-wide: /sys/class/misc/ring/stats/. */
 struct ring_stats {
 	atomic_long_t rings;
-	atomic_long_t requests;
 	atomic_long_t pages;
 };
 extern struct ring_stats ring_stats;
+/* Requests in flight or in a backlog; per CPU, as it moves per request. */
+DECLARE_PER_CPU(long, ring_live_requests);
 
 /* setup.c */
 int ring_setup(struct ring_ctx *ctx, struct ring_params __user *uparams);
@@ -193,7 +199,8 @@ int ring_region_mmap(struct ring_region *region, struct vm_area_struct *vma);
 /* submit.c */
 int ring_req_cache_init(void);
 void ring_req_cache_exit(void);
-void ring_req_free(struct ring_req *req);
+void ring_req_cleanup(struct ring_req *req);
+void ring_req_cache_free(struct ring_ctx *ctx);
 long ring_enter(struct ring_ctx *ctx, struct ring_enter __user *uarg);
 void ring_req_issue(struct ring_req *req, unsigned int issue_flags,
 		    struct list_head *done);

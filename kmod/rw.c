@@ -183,6 +183,9 @@ int ring_rw_issue(struct ring_req *req, unsigned int issue_flags)
 	if (ring_rw_needs_freeze_protection(req))
 		kiocb_end_write(kiocb);
 
+	/* Buffered block-device writes refuse IOCB_NOWAIT outright. */
+	if (nonblock && ret == -EOPNOTSUPP)
+		ret = -EAGAIN;
 	if (nonblock && !(req->flags & RING_REQ_F_NOWAIT)) {
 		if (ret == -EAGAIN)
 			return ret;

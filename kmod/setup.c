@@ -160,6 +160,7 @@ int ring_setup(struct ring_ctx *ctx, struct ring_params __user *uparams)
 	mmgrab(current->mm);
 	ctx->mm = current->mm;
 	ctx->creds = get_current_cred();
+	ctx->owner_tgid = current->tgid;
 	atomic_long_inc(&ring_stats.rings);
 	/* Pairs with the acquire in ring_ctx_get(): all of the above first. */
 	smp_store_release(&ctx->ready, true);
@@ -185,6 +186,7 @@ void ring_ctx_teardown(struct ring_ctx *ctx)
 	ring_async_cancel_all(ctx);
 	wait_var_event(&ctx->inflight, ring_ctx_idle(ctx));
 	ring_cq_free_backlog(ctx);
+	ring_req_cache_free(ctx);
 	ring_free_rings(ctx);
 	put_cred(ctx->creds);
 	mmdrop(ctx->mm);

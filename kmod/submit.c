@@ -15,8 +15,13 @@ static struct kmem_cache *ring_req_cachep;
 
 int ring_req_cache_init(void)
 {
-	/* SLAB_ACCOUNT: requests are charged to the submitter's memory cgroup. */
-	ring_req_cachep = KMEM_CACHE(ring_req, SLAB_ACCOUNT);
+	/*
+	 * SLAB_ACCOUNT: requests are charged to the submitter's memory cgroup.
+	 * import_iovec() copies user iovecs into rw.fast_iov: the one field
+	 * hardened usercopy must let user data into.
+	 */
+	ring_req_cachep = KMEM_CACHE_USERCOPY(ring_req, SLAB_ACCOUNT,
+					      rw.fast_iov);
 	return ring_req_cachep ? 0 : -ENOMEM;
 }
 
@@ -25,13 +30,33 @@ void ring_req_cache_exit(void)
 	kmem_cache_destroy(ring_req_cachep);
 }
 
+DEFINE_PER_CPU(long, ring_live_requests);
+
+/*
+ * With uring_lock held.  Requests are recycled through the ring's own
+ * cache: completions return them under completion_lock, submission takes
+ * them back in bulk, and the slab is touched only when both are empty.
+ */
 static struct ring_req *ring_req_alloc(struct ring_ctx *ctx)
 {
-	struct ring_req *req = kmem_cache_alloc(ring_req_cachep, GFP_KERNEL);
+	struct ring_req *req;
 
-	if (unlikely(!req))
-		return NULL;
-	req->ctx = ctx;
+	if (unlikely(list_empty(&ctx->req_cache)) &&
+	    READ_ONCE(ctx->req_cache_done_nr)) {
+		spin_lock_irq(&ctx->completion_lock);
+		list_splice_init(&ctx->req_cache_done, &ctx->req_cache);
+		WRITE_ONCE(ctx->req_cache_done_nr, 0);
+		spin_unlock_irq(&ctx->completion_lock);
+	}
+	if (likely(!list_empty(&ctx->req_cache))) {
+		req = list_first_entry(&ctx->req_cache, struct ring_req, node);
+		list_del(&req->node);
+	} else {
+		req = kmem_cache_alloc(ring_req_cachep, GFP_KERNEL);
+		if (unlikely(!req))
+			return NULL;
+		req->ctx = ctx;
+	}
 	req->cflags = 0;
 	req->opcode = RING_OP_NOP;	/* no cleanup() until prep() runs */
 	req->flags = 0;
@@ -39,21 +64,33 @@ static struct ring_req *ring_req_alloc(struct ring_ctx *ctx)
 	atomic_set(&req->poll.state, RING_POLL_IDLE);
 	INIT_LIST_HEAD(&req->poll.node);
 	atomic_inc(&ctx->inflight);
-	atomic_long_inc(&ring_stats.requests);
+	this_cpu_inc(ring_live_requests);
 	return req;
 }
 
-/* Any context: the CQE is out, only the request's resources are left. */
-void ring_req_free(struct ring_req *req)
+/* Any context, once the request is done: drop what it holds. */
+void ring_req_cleanup(struct ring_req *req)
 {
 	const struct ring_opdef *def = &ring_opdefs[req->opcode];
 
 	if (def->cleanup)
 		def->cleanup(req);
-	if (req->file)
+	if (req->file) {
 		fput(req->file);
-	atomic_long_dec(&ring_stats.requests);
-	kmem_cache_free(ring_req_cachep, req);
+		req->file = NULL;
+	}
+	req->opcode = RING_OP_NOP;
+}
+
+/* Teardown: the caches hold every request not in flight or backlog. */
+void ring_req_cache_free(struct ring_ctx *ctx)
+{
+	struct ring_req *req, *tmp;
+
+	list_splice_init(&ctx->req_cache_done, &ctx->req_cache);
+	list_for_each_entry_safe(req, tmp, &ctx->req_cache, node)
+		kmem_cache_free(ring_req_cachep, req);
+	INIT_LIST_HEAD(&ctx->req_cache);
 }
 
 /* Fields no opcode accepts yet: flags, personality, splice fd, padding. */
