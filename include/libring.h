@@ -113,6 +113,17 @@ int ring_register(unsigned int fd, unsigned int opcode, const void *arg,
 		  unsigned int nr_args);
 
 /*
+ * Fixed buffers: pinned once, used by ring_prep_read_fixed/write_fixed with
+ * buf_index = the slot.  Update replaces nr slots from off ({NULL, 0}
+ * empties one) and returns nr; I/O in flight keeps the old pages.
+ */
+int ring_register_buffers(struct ring *ring, const struct iovec *iovecs,
+			  unsigned nr_iovecs);
+int ring_unregister_buffers(struct ring *ring);
+int ring_register_buffers_update(struct ring *ring, unsigned off,
+				 const struct iovec *iovecs, unsigned nr);
+
+/*
  * Iterate over the CQEs ready now, without consuming them; call
  * ring_cq_advance(ring, n) afterwards. The acquire load of the tail orders
  * it before the CQE reads.

@@ -157,6 +157,12 @@ void ring_async_queue_work(struct ring_req *req)
 	queue_work(ring_wq, &req->work);
 }
 
+/* Deferred frees that must not run in IRQ context (rsrc.c). */
+void ring_async_defer(struct work_struct *work)
+{
+	queue_work(ring_wq, work);
+}
+
 struct ring_poll_table {
 	poll_table pt;
 	struct ring_req *req;

@@ -37,4 +37,13 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 	kiocb_set_rw_flags(kiocb, flags, dir)
 #endif
 
+/* 6.5 dropped the vmas argument of pin_user_pages(). */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+#define ring_pin_user_pages(start, nr, flags, pages)			\
+	pin_user_pages(start, nr, flags, pages, NULL)
+#else
+#define ring_pin_user_pages(start, nr, flags, pages)			\
+	pin_user_pages(start, nr, flags, pages)
+#endif
+
 #endif /* RING_COMPAT_H */

@@ -29,9 +29,10 @@ void ring_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "CqOverflow:\t%u\n", READ_ONCE(ctx->cq_overflow));
 	seq_printf(m, "CqBacklog:\t%u\n", READ_ONCE(ctx->backlog_nr));
 	seq_printf(m, "Inflight:\t%d\n", atomic_read(&ctx->inflight));
-	/* No register opcode exists yet: nothing is registered or pinned. */
-	seq_printf(m, "BufferSlots:\t%u\n", 0);
-	seq_printf(m, "PinnedPages:\t%u\n", 0);
+	seq_printf(m, "BufferSlots:\t%u\n", READ_ONCE(ctx->nr_bufs));
+	seq_printf(m, "PinnedPages:\t%ld\n", READ_ONCE(ctx->buf_pinned_pages));
+	seq_printf(m, "BufferBvecs:\t%ld\n", READ_ONCE(ctx->buf_bvecs));
+	/* The IOTLB region does not exist yet. */
 	seq_printf(m, "IotlbSize:\t%u\n", 0);
 	seq_printf(m, "IotlbMapped:\t%u\n", 0);
 	seq_printf(m, "IotlbResident:\t%u\n", 0);

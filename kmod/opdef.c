@@ -36,8 +36,20 @@ const struct ring_opdef ring_opdefs[RING_OP_LAST] = {
 		.prep		= ring_fsync_prep,
 		.issue		= ring_fsync_issue,
 	},
-	[RING_OP_READ_FIXED]	= { .name = "READ_FIXED" },
-	[RING_OP_WRITE_FIXED]	= { .name = "WRITE_FIXED" },
+	[RING_OP_READ_FIXED] = {
+		.name		= "READ_FIXED",
+		.prep		= ring_rw_prep,
+		.issue		= ring_rw_issue,
+		.cleanup	= ring_rw_cleanup,
+		.poll_events	= RING_POLL_READ,
+	},
+	[RING_OP_WRITE_FIXED] = {
+		.name		= "WRITE_FIXED",
+		.prep		= ring_rw_prep,
+		.issue		= ring_rw_issue,
+		.cleanup	= ring_rw_cleanup,
+		.poll_events	= RING_POLL_WRITE,
+	},
 	[RING_OP_READ] = {
 		.name		= "READ",
 		.prep		= ring_rw_prep,

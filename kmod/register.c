@@ -3,6 +3,7 @@
  * RING_IOC_REGISTER: resources shared by many requests (fixed buffers, the
  * IOTLB region).  Each register opcode is one case here plus its own file.
  */
+#include <linux/kernel.h>
 #include <linux/uaccess.h>
 
 #include "ring.h"
@@ -19,6 +20,19 @@ long ring_register(struct ring_ctx *ctx, struct ring_register __user *uarg)
 
 	mutex_lock(&ctx->uring_lock);
 	switch (reg.opcode) {
+	case RING_REGISTER_BUFFERS:
+		ret = ring_register_buffers(ctx, u64_to_user_ptr(reg.arg),
+					    reg.nr_args);
+		break;
+	case RING_UNREGISTER_BUFFERS:
+		ret = -EINVAL;
+		if (!reg.arg && !reg.nr_args)
+			ret = ring_unregister_buffers(ctx);
+		break;
+	case RING_REGISTER_BUFFERS_UPDATE:
+		ret = ring_register_buffers_update(ctx, u64_to_user_ptr(reg.arg),
+						   reg.nr_args);
+		break;
 	default:
 		/* Not (yet) provided by this module. */
 		ret = -EINVAL;

@@ -98,6 +98,12 @@ struct ring_ctx {
 	struct list_head req_cache_done;
 	u32 req_cache_done_nr;
 
+	/* Fixed buffers, under uring_lock (rsrc.c). */
+	struct ring_buf **bufs;
+	unsigned int nr_bufs;
+	long buf_pinned_pages;		/* for fdinfo */
+	long buf_bvecs;
+
 	/* GETEVENTS waiters and poll(). */
 	wait_queue_head_t cq_wait;
 
@@ -120,8 +126,11 @@ struct ring_ctx {
 };
 
 /* Bytes already moved and where the next attempt starts, for retries. */
+struct ring_buf;
+
 struct ring_rw {
 	struct kiocb kiocb;
+	struct ring_buf *buf;		/* READ_FIXED/WRITE_FIXED: a reference */
 	struct iov_iter iter;		/* as imported, before any attempt */
 	struct iovec fast_iov[UIO_FASTIOV];
 	struct iovec *iov;		/* import_iovec()'s allocation, or NULL */
@@ -211,6 +220,7 @@ int ring_async_init(void);
 void ring_async_exit(void);
 void ring_async_punt(struct ring_req *req);
 void ring_async_queue_work(struct ring_req *req);
+void ring_async_defer(struct work_struct *work);
 bool ring_file_pollable(struct file *file);
 void ring_async_cancel_all(struct ring_ctx *ctx);
 
@@ -222,6 +232,17 @@ void ring_cq_flush_backlog(struct ring_ctx *ctx);
 void ring_cq_free_backlog(struct ring_ctx *ctx);
 u32 ring_cq_ready(struct ring_ctx *ctx);
 bool ring_sq_has_space(struct ring_ctx *ctx);
+
+/* rsrc.c */
+int ring_register_buffers(struct ring_ctx *ctx, void __user *arg,
+			  unsigned int nr);
+int ring_unregister_buffers(struct ring_ctx *ctx);
+int ring_register_buffers_update(struct ring_ctx *ctx, void __user *arg,
+				 unsigned int nr);
+int ring_buf_import(struct ring_ctx *ctx, unsigned int index, u64 addr,
+		    u32 len, int dir, struct iov_iter *iter,
+		    struct ring_buf **bufp);
+void ring_buf_put(struct ring_buf *buf);
 
 /* register.c */
 long ring_register(struct ring_ctx *ctx, struct ring_register __user *uarg);

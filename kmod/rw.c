@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * RING_OP_READ, WRITE, READV, WRITEV: reads and writes through the file's
- * read_iter/write_iter.
+ * RING_OP_READ, WRITE, READV, WRITEV, READ_FIXED, WRITE_FIXED: reads and
+ * writes through the file's read_iter/write_iter.  The fixed variants take
+ * a bvec iterator over a registered buffer (rsrc.c) instead of user memory.
  *
  * prep() takes the file, checks it is open for the direction, imports the
  * buffer or the iovec array (copied into the request, so the application
@@ -19,7 +20,14 @@
 
 static bool ring_rw_is_write(const struct ring_req *req)
 {
-	return req->opcode == RING_OP_WRITE || req->opcode == RING_OP_WRITEV;
+	return req->opcode == RING_OP_WRITE || req->opcode == RING_OP_WRITEV ||
+	       req->opcode == RING_OP_WRITE_FIXED;
+}
+
+static bool ring_rw_is_fixed(const struct ring_req *req)
+{
+	return req->opcode == RING_OP_READ_FIXED ||
+	       req->opcode == RING_OP_WRITE_FIXED;
 }
 
 static bool ring_rw_is_vectored(const struct ring_req *req)
@@ -54,6 +62,9 @@ static int ring_rw_import(struct ring_req *req, const struct ring_sqe *sqe)
 	/* A CQE can only report up to MAX_RW_COUNT bytes. */
 	if (sqe->len > MAX_RW_COUNT)
 		return -EINVAL;
+	if (ring_rw_is_fixed(req))
+		return ring_buf_import(req->ctx, sqe->buf_index, sqe->addr,
+				       sqe->len, dir, &rw->iter, &rw->buf);
 	return ring_import_ubuf(dir, buf, sqe->len, rw->fast_iov, &rw->iter);
 }
 
@@ -66,8 +77,9 @@ int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe)
 	int ret;
 
 	rw->iov = NULL;
+	rw->buf = NULL;
 	rw->done = 0;
-	if (sqe->ioprio || sqe->buf_index)
+	if (sqe->ioprio || (sqe->buf_index && !ring_rw_is_fixed(req)))
 		return -EINVAL;
 
 	file = req->file = fget(sqe->fd);
@@ -115,6 +127,8 @@ int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe)
 void ring_rw_cleanup(struct ring_req *req)
 {
 	kfree(req->rw.iov);
+	if (req->rw.buf)
+		ring_buf_put(req->rw.buf);
 }
 
 /* The CQE result once the last attempt returned @res. */

@@ -185,6 +185,8 @@ void ring_ctx_teardown(struct ring_ctx *ctx)
 		return;
 	ring_async_cancel_all(ctx);
 	wait_var_event(&ctx->inflight, ring_ctx_idle(ctx));
+	if (ctx->bufs)
+		ring_unregister_buffers(ctx);
 	ring_cq_free_backlog(ctx);
 	ring_req_cache_free(ctx);
 	ring_free_rings(ctx);
