@@ -28,6 +28,7 @@
 /* Engine = backend + buffer mode; a new one is a line here. */
 static const struct engine engines[] = {
 	{ "ring",	 &ring_backend,	 BUF_PLAIN },
+	{ "ring-fixed",	 &ring_backend,	 BUF_FIXED },
 	{ "uring",	 &uring_backend, BUF_PLAIN },
 	{ "uring-fixed", &uring_backend, BUF_FIXED },
 	{ "psync",	 &psync_backend, BUF_PLAIN },

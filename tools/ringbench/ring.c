@@ -7,6 +7,7 @@
 #define Q(x)		ring_##x
 #define QRING		struct ring
 #define Q_NAME		"ring"
+#define Q_HAVE_FIXED
 #include "queue.h"
 
 const struct backend ring_backend = {
@@ -14,4 +15,5 @@ const struct backend ring_backend = {
 	.run = q_run,
 	.queued = true,
 	.has_nop = true,
+	.has_fixed = true,
 };
