@@ -105,6 +105,28 @@ static int ring_buf_check_vmas(struct mm_struct *mm, u64 start, u64 end)
 	return 0;
 }
 
+/*
+ * The same rule for what was actually pinned, page by page: whatever the
+ * VMAs said, no page of another file stays pinned.
+ */
+static bool ring_buf_pages_pinnable(struct page **pages, unsigned long nr)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr; i++) {
+		struct folio *folio = page_folio(pages[i]);
+		struct address_space *mapping;
+
+		if (folio_test_anon(folio) || folio_test_hugetlb(folio))
+			continue;
+		mapping = folio_mapping(folio);
+		if (!mapping || !mapping->host ||
+		    mapping->host->i_sb->s_magic != TMPFS_MAGIC)
+			return false;
+	}
+	return true;
+}
+
 static int ring_account_locked(struct user_struct *user, unsigned long nr)
 {
 	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
@@ -197,6 +219,21 @@ static int ring_buf_create(const struct iovec *iov, struct ring_buf **out)
 		goto err_free_buf;
 	}
 
+	/*
+	 * Fault the range in first, writing nothing, through a path that may
+	 * drop the mmap lock and retry: userfaultfd-armed memory gets its
+	 * handler's pages, which a long-term pin under the lock cannot wait for.
+	 * Checked before too, so that a rejected file is not even touched.
+	 */
+	mmap_read_lock(mm);
+	ret = ring_buf_check_vmas(mm, ubase & PAGE_MASK, end);
+	mmap_read_unlock(mm);
+	if (ret)
+		goto err_free_pages;
+	if (fault_in_safe_writeable(u64_to_user_ptr(ubase), len)) {
+		ret = -EFAULT;
+		goto err_free_pages;
+	}
 	mmap_read_lock(mm);
 	ret = ring_buf_check_vmas(mm, ubase & PAGE_MASK, end);
 	pinned = ret ? 0 : ring_pin_user_pages(ubase & PAGE_MASK, nr_pages,
@@ -210,6 +247,10 @@ static int ring_buf_create(const struct iovec *iov, struct ring_buf **out)
 		if (pinned > 0)
 			unpin_user_pages(buf->pages, pinned);
 		goto err_free_pages;
+	}
+	if (!ring_buf_pages_pinnable(buf->pages, nr_pages)) {
+		ret = -EOPNOTSUPP;
+		goto err_unpin_pages;
 	}
 
 	/* Decided now and kept: un-accounting must mirror it exactly. */
@@ -235,6 +276,7 @@ static int ring_buf_create(const struct iovec *iov, struct ring_buf **out)
 
 err_unpin:
 	free_uid(buf->user);
+err_unpin_pages:
 	unpin_user_pages(buf->pages, nr_pages);
 err_free_pages:
 	kvfree(buf->pages);
