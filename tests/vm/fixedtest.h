@@ -292,38 +292,62 @@ static struct child_report *child_rep;
 		    ##__VA_ARGS__, __g, errstr(__g), __w, errstr(__w));	\
 } while (0)
 
-/* Run fn(arg) in a forked child; fail the test with its message. */
-static inline void run_child(void (*fn)(void *), void *arg, const char *what)
+static inline struct child_report *child_report_new(void)
 {
-	int st;
+	struct child_report *rep = mmap(NULL, sizeof(*rep),
+					PROT_READ | PROT_WRITE,
+					MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (rep == MAP_FAILED)
+		fail_msg("mmap shared: %s", strerror(errno));
+	return rep;
+}
+
+/* Start fn(arg) in a child reporting into rep; its pid. */
+static inline pid_t spawn_child(void (*fn)(void *), void *arg,
+				struct child_report *rep)
+{
 	pid_t pid;
 
-	if (!child_rep) {
-		child_rep = mmap(NULL, sizeof(*child_rep),
-				 PROT_READ | PROT_WRITE,
-				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (child_rep == MAP_FAILED)
-			fail_msg("mmap shared: %s", strerror(errno));
-	}
-	memset(child_rep, 0, sizeof(*child_rep));
+	memset(rep, 0, sizeof(*rep));
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0)
 		fail_msg("fork: %s", strerror(errno));
 	if (!pid) {
+		child_rep = rep;
 		fn(arg);
 		_exit(0);
 	}
+	return pid;
+}
+
+/* Wait for a spawned child; fail the test with its message. */
+static inline void wait_child(pid_t pid, struct child_report *rep,
+			      const char *what)
+{
+	int st;
+
 	if (waitpid(pid, &st, 0) != pid)
 		fail_msg("waitpid: %s", strerror(errno));
-	if (child_rep->note[0])
-		print_message("# %s: %s\n", what, child_rep->note);
+	if (rep->note[0])
+		print_message("# %s: %s\n", what, rep->note);
 	if (WIFSIGNALED(st))
 		fail_msg("%s: child killed by signal %d (%s)", what,
-			 WTERMSIG(st), child_rep->msg);
+			 WTERMSIG(st), rep->msg);
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
-		fail_msg("%s: %s", what, child_rep->msg[0] ? child_rep->msg :
+		fail_msg("%s: %s", what, rep->msg[0] ? rep->msg :
 			 "child failed without a message");
+}
+
+/* Run fn(arg) in a forked child and wait for it. */
+static inline void run_child(void (*fn)(void *), void *arg, const char *what)
+{
+	static struct child_report *rep;
+
+	if (!rep)
+		rep = child_report_new();
+	wait_child(spawn_child(fn, arg, rep), rep, what);
 }
 
 #endif /* FIXEDTEST_H */
