@@ -17,11 +17,25 @@
 #define RING_FEATURES		(RING_FEAT_SINGLE_MMAP | RING_FEAT_NODROP | \
 				 RING_FEAT_SUBMIT_STABLE)
 
+/* @n entries, at most @max (clamped with RING_SETUP_CLAMP), power of 2. */
+static int ring_entries(u32 n, u32 max, u32 flags, u32 *out)
+{
+	if (!n)
+		return -EINVAL;
+	if (n > max) {
+		if (!(flags & RING_SETUP_CLAMP))
+			return -EINVAL;
+		n = max;
+	}
+	*out = roundup_pow_of_two(n);
+	return 0;
+}
+
 /* Checks @p and fills in the entry counts the ring will have. */
 static int ring_params_check(struct ring_params *p)
 {
 	u32 sq, cq;
-	int i;
+	int i, ret;
 
 	if (p->flags & ~RING_SETUP_FLAGS)
 		return -EINVAL;
@@ -32,26 +46,14 @@ static int ring_params_check(struct ring_params *p)
 		if (p->resv[i])
 			return -EINVAL;
 
-	sq = p->sq_entries;
-	if (!sq)
-		return -EINVAL;
-	if (sq > RING_MAX_ENTRIES) {
-		if (!(p->flags & RING_SETUP_CLAMP))
-			return -EINVAL;
-		sq = RING_MAX_ENTRIES;
-	}
-	sq = roundup_pow_of_two(sq);
-
+	ret = ring_entries(p->sq_entries, RING_MAX_ENTRIES, p->flags, &sq);
+	if (ret)
+		return ret;
 	if (p->flags & RING_SETUP_CQSIZE) {
-		cq = p->cq_entries;
-		if (!cq)
-			return -EINVAL;
-		if (cq > RING_MAX_CQ_ENTRIES) {
-			if (!(p->flags & RING_SETUP_CLAMP))
-				return -EINVAL;
-			cq = RING_MAX_CQ_ENTRIES;
-		}
-		cq = roundup_pow_of_two(cq);
+		ret = ring_entries(p->cq_entries, RING_MAX_CQ_ENTRIES, p->flags,
+				   &cq);
+		if (ret)
+			return ret;
 		if (cq < sq)
 			return -EINVAL;
 	} else {
