@@ -124,6 +124,19 @@ int ring_register_buffers_update(struct ring *ring, unsigned off,
 				 const struct iovec *iovecs, unsigned nr);
 
 /*
+ * The IOTLB bounce region: kernel pages addressed by IOVA (0..size), mapped
+ * at *region by ring_register_iotlb().  ring_iotlb_map() makes a range
+ * valid for the kernel with RING_IOTLB_PERM_*; with uaddr and
+ * RING_IOTLB_BOUNCE_IN/OUT it is a stream mapping copied in at map / out
+ * at unmap.  Use ring_prep_read_iova/write_iova for I/O on IOVAs.
+ */
+int ring_register_iotlb(struct ring *ring, size_t size, void **region);
+int ring_unregister_iotlb(struct ring *ring, void *region, size_t size);
+int ring_iotlb_map(struct ring *ring, __u64 iova, __u64 size, void *uaddr,
+		   unsigned perm, unsigned flags);
+int ring_iotlb_unmap(struct ring *ring, __u64 iova, __u64 size);
+
+/*
  * Iterate over the CQEs ready now, without consuming them; call
  * ring_cq_advance(ring, n) afterwards. The acquire load of the tail orders
  * it before the CQE reads.

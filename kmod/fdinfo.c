@@ -32,8 +32,8 @@ void ring_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "BufferSlots:\t%u\n", READ_ONCE(ctx->nr_bufs));
 	seq_printf(m, "PinnedPages:\t%ld\n", READ_ONCE(ctx->buf_pinned_pages));
 	seq_printf(m, "BufferBvecs:\t%ld\n", READ_ONCE(ctx->buf_bvecs));
-	/* The IOTLB region does not exist yet. */
-	seq_printf(m, "IotlbSize:\t%u\n", 0);
-	seq_printf(m, "IotlbMapped:\t%u\n", 0);
-	seq_printf(m, "IotlbResident:\t%u\n", 0);
+	/* The region may be unregistered meanwhile: hold it still. */
+	mutex_lock(&ctx->uring_lock);
+	ring_iotlb_show_fdinfo(ctx, m);
+	mutex_unlock(&ctx->uring_lock);
 }

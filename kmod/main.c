@@ -28,6 +28,8 @@ static int ring_open(struct inode *inode, struct file *file)
 	INIT_LIST_HEAD(&ctx->req_cache);
 	INIT_LIST_HEAD(&ctx->req_cache_done);
 	init_waitqueue_head(&ctx->cq_wait);
+	init_rwsem(&ctx->iotlb_rwsem);
+	ctx->mapping = file->f_mapping;
 	spin_lock_init(&ctx->async_lock);
 	INIT_LIST_HEAD(&ctx->poll_list);
 	INIT_LIST_HEAD(&ctx->workers);

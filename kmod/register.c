@@ -33,8 +33,21 @@ long ring_register(struct ring_ctx *ctx, struct ring_register __user *uarg)
 		ret = ring_register_buffers_update(ctx, u64_to_user_ptr(reg.arg),
 						   reg.nr_args);
 		break;
+	case RING_REGISTER_IOTLB:
+		ret = ring_register_iotlb(ctx, u64_to_user_ptr(reg.arg));
+		break;
+	case RING_UNREGISTER_IOTLB:
+		ret = -EINVAL;
+		if (!reg.arg && !reg.nr_args)
+			ret = ring_unregister_iotlb(ctx);
+		break;
+	case RING_IOTLB_MAP:
+		ret = ring_iotlb_map(ctx, u64_to_user_ptr(reg.arg));
+		break;
+	case RING_IOTLB_UNMAP:
+		ret = ring_iotlb_unmap(ctx, u64_to_user_ptr(reg.arg));
+		break;
 	default:
-		/* Not (yet) provided by this module. */
 		ret = -EINVAL;
 		break;
 	}

@@ -22,6 +22,7 @@
 #define RING_INTERNAL_H
 
 #include <linux/atomic.h>
+#include <linux/bvec.h>
 #include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/list.h>
@@ -104,6 +105,11 @@ struct ring_ctx {
 	long buf_pinned_pages;		/* for fdinfo */
 	long buf_bvecs;
 
+	/* The IOTLB bounce region (iotlb.c); changes under both locks. */
+	struct ring_iotlb *iotlb;
+	struct rw_semaphore iotlb_rwsem;	/* faults vs map/unmap */
+	struct address_space *mapping;		/* of the device file */
+
 	/* GETEVENTS waiters and poll(). */
 	wait_queue_head_t cq_wait;
 
@@ -127,13 +133,19 @@ struct ring_ctx {
 
 /* Bytes already moved and where the next attempt starts, for retries. */
 struct ring_buf;
+struct seq_file;
 
 struct ring_rw {
 	struct kiocb kiocb;
 	struct ring_buf *buf;		/* READ_FIXED/WRITE_FIXED: a reference */
 	struct iov_iter iter;		/* as imported, before any attempt */
-	struct iovec fast_iov[UIO_FASTIOV];
+	union {
+		struct iovec fast_iov[UIO_FASTIOV];
+		struct bio_vec fast_bvec[UIO_FASTIOV];	/* IOTLB pages */
+	};
 	struct iovec *iov;		/* import_iovec()'s allocation, or NULL */
+	struct bio_vec *iotlb_bvec;	/* more IOTLB pages than fast_bvec */
+	unsigned long iotlb_nr;		/* IOTLB page references held */
 	loff_t pos;
 	size_t done;
 	int kiocb_flags;		/* ki_flags every attempt starts from */
@@ -244,11 +256,21 @@ int ring_buf_import(struct ring_ctx *ctx, unsigned int index, u64 addr,
 		    struct ring_buf **bufp);
 void ring_buf_put(struct ring_buf *buf);
 
+/* iotlb.c */
+int ring_register_iotlb(struct ring_ctx *ctx, void __user *arg);
+int ring_unregister_iotlb(struct ring_ctx *ctx);
+int ring_iotlb_map(struct ring_ctx *ctx, void __user *arg);
+int ring_iotlb_unmap(struct ring_ctx *ctx, void __user *arg);
+int ring_iotlb_import(struct ring_ctx *ctx, u64 iova, u32 len, int dir,
+		      struct ring_rw *rw);
+void ring_iotlb_release(struct ring_rw *rw);
+int ring_iotlb_mmap(struct ring_ctx *ctx, struct vm_area_struct *vma);
+void ring_iotlb_show_fdinfo(struct ring_ctx *ctx, struct seq_file *m);
+
 /* register.c */
 long ring_register(struct ring_ctx *ctx, struct ring_register __user *uarg);
 
 /* fdinfo.c */
-struct seq_file;
 void ring_show_fdinfo(struct seq_file *m, struct file *file);
 
 #endif /* RING_INTERNAL_H */

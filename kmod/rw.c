@@ -62,6 +62,8 @@ static int ring_rw_import(struct ring_req *req, const struct ring_sqe *sqe)
 	/* A CQE can only report up to MAX_RW_COUNT bytes. */
 	if (sqe->len > MAX_RW_COUNT)
 		return -EINVAL;
+	if (ring_rw_is_fixed(req) && sqe->buf_index == RING_BUF_IOTLB)
+		return ring_iotlb_import(req->ctx, sqe->addr, sqe->len, dir, rw);
 	if (ring_rw_is_fixed(req))
 		return ring_buf_import(req->ctx, sqe->buf_index, sqe->addr,
 				       sqe->len, dir, &rw->iter, &rw->buf);
@@ -78,6 +80,8 @@ int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe)
 
 	rw->iov = NULL;
 	rw->buf = NULL;
+	rw->iotlb_bvec = NULL;
+	rw->iotlb_nr = 0;
 	rw->done = 0;
 	if (sqe->ioprio || (sqe->buf_index && !ring_rw_is_fixed(req)))
 		return -EINVAL;
@@ -129,6 +133,8 @@ void ring_rw_cleanup(struct ring_req *req)
 	kfree(req->rw.iov);
 	if (req->rw.buf)
 		ring_buf_put(req->rw.buf);
+	if (req->rw.iotlb_nr)
+		ring_iotlb_release(&req->rw);
 }
 
 /* The CQE result once the last attempt returned @res. */

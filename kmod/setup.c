@@ -189,6 +189,8 @@ void ring_ctx_teardown(struct ring_ctx *ctx)
 	wait_var_event(&ctx->inflight, ring_ctx_idle(ctx));
 	if (ctx->bufs)
 		ring_unregister_buffers(ctx);
+	if (ctx->iotlb)
+		ring_unregister_iotlb(ctx);
 	ring_cq_free_backlog(ctx);
 	ring_req_cache_free(ctx);
 	ring_free_rings(ctx);
@@ -210,5 +212,7 @@ int ring_mmap(struct ring_ctx *ctx, struct vm_area_struct *vma)
 	case RING_OFF_SQES >> PAGE_SHIFT:
 		return ring_region_mmap(&ctx->sqes_region, vma);
 	}
+	if (vma->vm_pgoff >= RING_OFF_IOTLB >> PAGE_SHIFT)
+		return ring_iotlb_mmap(ctx, vma);
 	return -EINVAL;
 }
