@@ -29,6 +29,7 @@
 static const struct engine engines[] = {
 	{ "ring",	 &ring_backend,	 BUF_PLAIN },
 	{ "ring-fixed",	 &ring_backend,	 BUF_FIXED },
+	{ "ring-iotlb",	 &ring_backend,	 BUF_IOTLB },
 	{ "uring",	 &uring_backend, BUF_PLAIN },
 	{ "uring-fixed", &uring_backend, BUF_FIXED },
 	{ "psync",	 &psync_backend, BUF_PLAIN },
@@ -287,6 +288,11 @@ static int parse_args(struct bench *b, int argc, char **argv, bool *json)
 		bench_err("%s: no fixed buffers in this backend", b->eng->name);
 		return 2;
 	}
+	if (b->mode == MODE_RANDREAD && b->eng->buf == BUF_IOTLB &&
+	    !b->eng->be->has_iotlb) {
+		bench_err("%s: no IOTLB region in this backend", b->eng->name);
+		return 2;
+	}
 	return 0;
 }
 
@@ -391,7 +397,8 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret;
 	if (b.mode == MODE_RANDREAD) {
-		op = b.eng->buf == BUF_FIXED ? OP_READ_FIXED : OP_READ;
+		op = b.eng->buf == BUF_FIXED ? OP_READ_FIXED :
+		     b.eng->buf == BUF_IOTLB ? OP_READ_IOVA : OP_READ;
 		if (open_target(&b) < 0)
 			return 1;
 	}

@@ -7,6 +7,7 @@
  *   QRING         its struct io_uring
  *   Q_NAME        the backend's name in messages
  *   Q_HAVE_FIXED  (optional) it has register_buffers and prep_read_fixed
+ *   Q_HAVE_IOTLB  (optional) it has the IOTLB region and prep_read_iova
  *
  * then include this file, which defines q_run() for their struct backend.
  * Both engines thus run the very same loop, instruction for instruction but
@@ -54,6 +55,13 @@ static __always_inline_q int q_prep(struct bench *b, QRING *ring,
 		Q(prep_read_fixed)(sqe, b->fd,
 				   b->bufs + (size_t)slot * b->bs, b->bs, off,
 				   (int)slot);
+		break;
+#endif
+#ifdef Q_HAVE_IOTLB
+	case OP_READ_IOVA:
+		/* The region holds one block per slot from IOVA 0. */
+		Q(prep_read_iova)(sqe, b->fd, (unsigned long long)slot * b->bs,
+				  b->bs, off);
 		break;
 #endif
 	default:
@@ -173,6 +181,30 @@ static int q_register(struct bench *b, QRING *ring)
 }
 #endif
 
+#ifdef Q_HAVE_IOTLB
+/* A region of one block per slot, all of it mapped for the kernel to fill. */
+static int q_run_iotlb(struct bench *b, QRING *ring)
+{
+	size_t size = ((size_t)b->qd * b->bs + 4095) & ~(size_t)4095;
+	void *region;
+	int ret;
+
+	ret = Q(register_iotlb)(ring, size, &region);
+	if (ret < 0) {
+		bench_err("%s: register_iotlb(%zu): %s", Q_NAME, size,
+			  strerror(-ret));
+		return ret;
+	}
+	ret = Q(iotlb_map)(ring, 0, size, NULL, RING_IOTLB_PERM_WRITE, 0);
+	if (ret < 0)
+		bench_err("%s: iotlb_map: %s", Q_NAME, strerror(-ret));
+	else
+		ret = q_loop(b, ring, OP_READ_IOVA);
+	Q(unregister_iotlb)(ring, region, size);
+	return ret;
+}
+#endif
+
 static int q_run(struct bench *b, enum bench_op op)
 {
 	QRING ring;
@@ -197,6 +229,11 @@ static int q_run(struct bench *b, enum bench_op op)
 		ret = q_register(b, &ring);
 		if (!ret)
 			ret = q_loop(b, &ring, OP_READ_FIXED);
+		break;
+#endif
+#ifdef Q_HAVE_IOTLB
+	case OP_READ_IOVA:
+		ret = q_run_iotlb(b, &ring);
 		break;
 #endif
 	default:

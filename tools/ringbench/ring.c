@@ -8,6 +8,7 @@
 #define QRING		struct ring
 #define Q_NAME		"ring"
 #define Q_HAVE_FIXED
+#define Q_HAVE_IOTLB
 #include "queue.h"
 
 const struct backend ring_backend = {
@@ -16,4 +17,5 @@ const struct backend ring_backend = {
 	.queued = true,
 	.has_nop = true,
 	.has_fixed = true,
+	.has_iotlb = true,
 };

@@ -24,6 +24,7 @@ enum bench_mode {
 enum buf_mode {
 	BUF_PLAIN,		/* READ with a user address */
 	BUF_FIXED,		/* READ_FIXED with a registered buffer index */
+	BUF_IOTLB,		/* READ_FIXED on IOVAs of the IOTLB region */
 };
 
 /* What one queued operation is: the hot loops are specialised on it. */
@@ -31,6 +32,7 @@ enum bench_op {
 	OP_NOP,
 	OP_READ,
 	OP_READ_FIXED,
+	OP_READ_IOVA,		/* READ_FIXED on the IOTLB region */
 };
 
 struct bench;
@@ -45,6 +47,7 @@ struct backend {
 	bool queued;		/* has a queue: QD and batches mean something */
 	bool has_nop;
 	bool has_fixed;
+	bool has_iotlb;
 };
 
 struct engine {
