@@ -18,6 +18,8 @@ pkgs=(
 	build-essential binutils pkg-config libcmocka-dev liburing-dev fio
 	# the debug kernel's headers (objtool) need it and do not say so
 	libelf1
+	# the fio engine: apt-get source unpacks fio's source with dpkg-source
+	dpkg-dev
 )
 
 # The kernel packages' hook would build a boot initramfs for each kernel;
@@ -59,6 +61,90 @@ if ((${#missing[@]})); then
 	}
 else
 	echo "deps: Debian packages already installed"
+fi
+
+# fio's source, for the fio engine (tools/fio/build.mk compiles it against
+# the headers of exactly the installed fio; the build runs `apt-get source`).
+# That needs a deb-src entry for the archive the installed fio came from:
+# added in a file of its own unless one exists, with the Signed-By of that
+# archive's deb entry (apt refuses two different keys for one archive).
+fio_src_file=/etc/apt/sources.list.d/ring-deb-src.sources
+fio_ver=$(dpkg-query -W -f='${Version}' fio)
+fio_src_known() {
+	# No grep -q: with pipefail an early exit would fail apt-cache.
+	apt-cache showsrc fio 2>/dev/null | grep -x "Version: $fio_ver" >/dev/null
+}
+if fio_src_known; then
+	echo "deps: source of fio $fio_ver already known to apt"
+else
+	# "500 URI SUITE/COMPONENT ARCH Packages" under the installed version.
+	read -r fio_uri fio_dist < <(apt-cache policy fio | awk -v v="$fio_ver" '
+		$1 == "***" { $1 = ""; $0 = $0 }
+		NF == 2 && $1 == v { in_v = 1; next }
+		NF == 2 && $2 ~ /^[0-9]+$/ { in_v = 0 }
+		in_v && $NF == "Packages" { print $2, $3; exit }') || true
+	[[ -n ${fio_dist:-} ]] || {
+		echo "deps: cannot tell which archive fio $fio_ver comes from (apt-cache policy fio)" >&2
+		exit 1
+	}
+	fio_suite=${fio_dist%/*} fio_comp=${fio_dist##*/}
+	have=$(apt-get indextargets 'Identifier: Sources' \
+		--format '$(SITE) $(RELEASE) $(COMPONENT)' 2>/dev/null |
+		grep -Fx "${fio_uri%/} $fio_suite $fio_comp" || true)
+	if [[ -z $have ]]; then
+		entry=$(apt-get indextargets 'Identifier: Packages' \
+			--format '$(SITE) $(RELEASE) $(SOURCESENTRY)' |
+			awk -v s="${fio_uri%/}" -v r="$fio_suite" \
+				'$1 == s && $2 == r { print $3; exit }')
+		src=${entry%:*}
+		[[ -f $src ]] || {
+			echo "deps: no sources entry found for $fio_uri $fio_suite" >&2
+			exit 1
+		}
+		# The deb entry's key: the Signed-By field (value and any
+		# continuation lines) of its stanza in a deb822 file, or the
+		# signed-by= option of its line in a one-line file.
+		if [[ $src == *.sources ]]; then
+			signed=$(awk -v u="${fio_uri%/}" -v r="$fio_suite" '
+				function has(line, word,   a, n, i) {
+					n = split(line, a, /[ \t]+/)
+					for (i = 2; i <= n; i++)
+						if (a[i] == word || a[i] == word "/") return 1
+					return 0
+				}
+				BEGIN { RS = "" }
+				{
+					n = split($0, l, "\n"); t = 0; su = 0; ur = 0
+					for (i = 1; i <= n; i++) {
+						if (l[i] ~ /^Types:/) t = has(l[i], "deb")
+						if (l[i] ~ /^URIs:/) ur = has(l[i], u)
+						if (l[i] ~ /^Suites:/) su = has(l[i], r)
+					}
+					if (!(t && ur && su)) next
+					on = 0
+					for (i = 1; i <= n; i++) {
+						if (l[i] ~ /^Signed-By:/) on = 1
+						else if (l[i] !~ /^[ \t]/) on = 0
+						if (on) print l[i]
+					}
+					exit
+				}' "$src")
+		else
+			signed=$(sed -n "${entry##*:}p" "$src" |
+				sed -n 's/.*\[[^]]*signed-by=\([^] ]*\).*/Signed-By: \1/p')
+		fi
+		echo "deps: adding deb-src $fio_uri $fio_suite $fio_comp in $fio_src_file (for fio's source)"
+		printf '%s\n' "# Added by ring's tools/deps.sh: fio's source for tools/fio." \
+			'Types: deb-src' "URIs: $fio_uri" "Suites: $fio_suite" \
+			"Components: $fio_comp" ${signed:+"$signed"} |
+			as_root tee "$fio_src_file" >/dev/null
+	fi
+	as_root apt-get update -q
+	fio_src_known || {
+		echo "deps: apt still has no source of fio $fio_ver (apt-cache showsrc fio)" >&2
+		exit 1
+	}
+	echo "deps: source of fio $fio_ver now known to apt"
 fi
 
 # The debug kernel (KASAN, kmemleak, lockdep): optional, from shared/.
