@@ -1,0 +1,549 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ring-fio: a fio external ioengine for /dev/ring.
+ *
+ *   fio --ioengine=external:/abs/path/ring-fio.so [engine options] ...
+ *
+ * It follows fio's io_uring engine where the two mean the same: queue()
+ * only fills an SQE, commit() submits everything queued with one ENTER,
+ * getevents() reaps CQEs and waits in ENTER(GETEVENTS) for the rest, trims
+ * run synchronously. The ring lives in the job's process: fio forks jobs
+ * after parsing, and a ring belongs to the mm that set it up, so it is
+ * created in post_init(), which runs in the job.
+ *
+ * Built against the headers (and config-host.h) of exactly the installed
+ * fio: ioengine_ops, thread_data and io_u are fio's internal structures,
+ * checked only through FIO_IOOPS_VERSION at load time.
+ *
+ * GPL-2.0-only because it is compiled against fio's GPL-2.0 headers and
+ * inline functions.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fio.h"
+#include "optgroup.h"
+
+#include <libring.h>
+
+/* Engine options (td->eo); off1 of an option must not be 0, hence pad. */
+struct ring_fio_options {
+	void *pad;
+	unsigned int hipri;
+	unsigned int fixedbufs;
+	unsigned int fixedbufs_single;
+	unsigned int sqentries;
+	int nonvectored;
+	unsigned int nowait;
+	unsigned int iotlb;
+	unsigned int registerfiles;
+	unsigned int sqthread_poll;
+};
+
+/* dlsym(handle, "ioengine"): the one symbol the .so exports. */
+extern struct ioengine_ops ioengine __attribute__((visibility("default")));
+
+struct ring_fio_data {
+	struct ring ring;
+	bool ring_ok;
+	unsigned int depth;		/* fio's iodepth: io_us that exist */
+	struct io_u **io_us;		/* by io_u->index, for fixed buffers */
+	struct iovec *iovecs;		/* by io_u->index, READV/WRITEV */
+	struct io_u **events;		/* reaped by getevents(), for event() */
+	/* io_us queued since the last commit, in SQE order. */
+	struct io_u **pending;
+	unsigned int pending_head;	/* first not yet submitted */
+	unsigned int nr_pending;
+};
+
+static struct fio_option options[] = {
+	{
+		.name	= "hipri",
+		.lname	= "High Priority",
+		.type	= FIO_OPT_STR_SET,
+		.off1	= offsetof(struct ring_fio_options, hipri),
+		.help	= "Polled completions: not supported by /dev/ring (rejected)",
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "fixedbufs",
+		.lname	= "Fixed (pre-mapped) IO buffers",
+		.type	= FIO_OPT_STR_SET,
+		.off1	= offsetof(struct ring_fio_options, fixedbufs),
+		.help	= "Register fio's IO buffers (one slot per io_u) and use READ_FIXED/WRITE_FIXED",
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "fixedbufs_single",
+		.lname	= "One fixed buffer for all io_us",
+		.type	= FIO_OPT_STR_SET,
+		.off1	= offsetof(struct ring_fio_options, fixedbufs_single),
+		.help	= "Like fixedbufs, but register fio's whole IO buffer area as one buffer (slot 0)",
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "sqentries",
+		.lname	= "SQ ring entries",
+		.type	= FIO_OPT_INT,
+		.off1	= offsetof(struct ring_fio_options, sqentries),
+		.minval	= 0,
+		.maxval	= RING_MAX_ENTRIES,
+		.def	= "0",
+		.help	= "SQ ring size (0: iodepth); the CQ ring holds max(SQ, iodepth)",
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "nonvectored",
+		.lname	= "Non-vectored",
+		.type	= FIO_OPT_INT,
+		.off1	= offsetof(struct ring_fio_options, nonvectored),
+		.def	= "-1",
+		.help	= "Use READ/WRITE (non-zero, default) or READV/WRITEV (0)",
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "nowait",
+		.lname	= "RWF_NOWAIT",
+		.type	= FIO_OPT_BOOL,
+		.off1	= offsetof(struct ring_fio_options, nowait),
+		.help	= "Use RWF_NOWAIT for reads/writes",
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "iotlb",
+		.lname	= "IOTLB bounce region",
+		.type	= FIO_OPT_STR_SET,
+		.off1	= offsetof(struct ring_fio_options, iotlb),
+		.help	= "I/O through the IOTLB region: not in this module yet (rejected)",
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "registerfiles",
+		.lname	= "Register file set",
+		.type	= FIO_OPT_STR_SET,
+		.off1	= offsetof(struct ring_fio_options, registerfiles),
+		.help	= "io_uring's registered files: /dev/ring has none (rejected)",
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "sqthread_poll",
+		.lname	= "Kernel SQ thread polling",
+		.type	= FIO_OPT_STR_SET,
+		.off1	= offsetof(struct ring_fio_options, sqthread_poll),
+		.help	= "io_uring's SQPOLL: /dev/ring has none (rejected)",
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= NULL,
+	},
+};
+
+/* Options that have no /dev/ring counterpart fail the job, never silently. */
+static int ring_fio_check_options(struct thread_data *td,
+				  const struct ring_fio_options *o)
+{
+	if (o->iotlb) {
+		log_err("ring: iotlb needs the IOTLB region (not in this module yet)\n");
+		return 1;
+	}
+	if (o->hipri) {
+		log_err("ring: hipri: /dev/ring has no polled completions\n");
+		return 1;
+	}
+	if (o->registerfiles) {
+		log_err("ring: registerfiles: /dev/ring has no registered files\n");
+		return 1;
+	}
+	if (o->sqthread_poll) {
+		log_err("ring: sqthread_poll: /dev/ring has no SQ polling thread\n");
+		return 1;
+	}
+	if (td->o.sync_file_range) {
+		log_err("ring: sync_file_range: /dev/ring has no SYNC_FILE_RANGE\n");
+		return 1;
+	}
+	if (o->fixedbufs && !o->fixedbufs_single &&
+	    td->o.iodepth > RING_MAX_BUFFERS) {
+		log_err("ring: fixedbufs: iodepth %u needs more than %u slots (try fixedbufs_single)\n",
+			td->o.iodepth, RING_MAX_BUFFERS);
+		return 1;
+	}
+	return 0;
+}
+
+static void ring_fio_free(struct ring_fio_data *rd)
+{
+	free(rd->io_us);
+	free(rd->iovecs);
+	free(rd->events);
+	free(rd->pending);
+	free(rd);
+}
+
+static int ring_fio_init(struct thread_data *td)
+{
+	struct ring_fio_options *o = td->eo;
+	struct ring_fio_data *rd;
+	unsigned int depth = td->o.iodepth;
+
+	/*
+	 * A canary for headers other than this fio's: fio points io_ops at
+	 * the struct below, read through our idea of thread_data's layout.
+	 */
+	if (td->io_ops != &ioengine) {
+		log_err("ring: this engine was built against another fio's headers: rebuild it\n");
+		return 1;
+	}
+	if (ring_fio_check_options(td, o))
+		return 1;
+
+	rd = calloc(1, sizeof(*rd));
+	if (!rd)
+		return 1;
+	rd->depth = depth;
+	rd->io_us = calloc(depth, sizeof(*rd->io_us));
+	rd->iovecs = calloc(depth, sizeof(*rd->iovecs));
+	rd->events = calloc(depth, sizeof(*rd->events));
+	rd->pending = calloc(depth, sizeof(*rd->pending));
+	if (!rd->io_us || !rd->iovecs || !rd->events || !rd->pending) {
+		ring_fio_free(rd);
+		return 1;
+	}
+	td->io_ops_data = rd;
+	return 0;
+}
+
+static int ring_fio_io_u_init(struct thread_data *td, struct io_u *io_u)
+{
+	struct ring_fio_data *rd = td->io_ops_data;
+
+	rd->io_us[io_u->index] = io_u;
+	return 0;
+}
+
+/*
+ * Slots mode: slot i is io_u i's buffer (max_bs long), as fio's io_uring
+ * engine registers them. Single mode: slot 0 is fio's whole buffer area,
+ * which holds every io_u's buffer; fewer, bigger pins.
+ */
+static int ring_fio_register_buffers(struct thread_data *td,
+				     struct ring_fio_data *rd,
+				     const struct ring_fio_options *o)
+{
+	unsigned int i, nr;
+
+	if (!td->orig_buffer) {
+		log_err("ring: fixedbufs: this job has no IO buffers to register\n");
+		return -EINVAL;
+	}
+	if (o->fixedbufs_single) {
+		if (td->orig_buffer_size > RING_MAX_BUFFER_LEN) {
+			log_err("ring: fixedbufs_single: %zu bytes of IO buffers, more than one fixed buffer holds (%llu)\n",
+				td->orig_buffer_size, RING_MAX_BUFFER_LEN);
+			return -EINVAL;
+		}
+		rd->iovecs[0].iov_base = td->orig_buffer;
+		rd->iovecs[0].iov_len = td->orig_buffer_size;
+		nr = 1;
+	} else {
+		for (i = 0; i < rd->depth; i++) {
+			rd->iovecs[i].iov_base = rd->io_us[i]->buf;
+			rd->iovecs[i].iov_len = td_max_bs(td);
+		}
+		nr = rd->depth;
+	}
+	return ring_register_buffers(&rd->ring, rd->iovecs, nr);
+}
+
+static int ring_fio_post_init(struct thread_data *td)
+{
+	struct ring_fio_data *rd = td->io_ops_data;
+	struct ring_fio_options *o = td->eo;
+	struct ring_params p;
+	unsigned int sq = o->sqentries ? o->sqentries : rd->depth;
+	int ret;
+
+	/*
+	 * Every io_u in flight fits in the CQ ring, so completions never go
+	 * through the kernel's backlog in the steady state.
+	 */
+	memset(&p, 0, sizeof(p));
+	p.flags = RING_SETUP_CQSIZE;
+	p.cq_entries = sq > rd->depth ? sq : rd->depth;
+	ret = ring_queue_init_params(sq, &rd->ring, &p);
+	if (ret < 0) {
+		if (ret == -ENOENT)
+			log_err("ring: no /dev/ring (is ring.ko loaded?)\n");
+		td_verror(td, -ret, "ring_queue_init_params");
+		return 1;
+	}
+	rd->ring_ok = true;
+
+	if (o->fixedbufs || o->fixedbufs_single) {
+		ret = ring_fio_register_buffers(td, rd, o);
+		if (ret < 0) {
+			if (ret == -ENOMEM)
+				log_err("ring: fixedbufs: registering %s failed: check RLIMIT_MEMLOCK (ulimit -l)\n",
+					o->fixedbufs_single ? "the IO buffer area" : "the IO buffers");
+			td_verror(td, -ret, "ring_register_buffers");
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void ring_fio_prep_rw(struct thread_data *td, struct ring_fio_data *rd,
+			     const struct ring_fio_options *o,
+			     struct ring_sqe *sqe, struct io_u *io_u)
+{
+	bool wr = io_u->ddir == DDIR_WRITE;
+	int fd = io_u->file->fd;
+
+	if (o->fixedbufs || o->fixedbufs_single) {
+		int slot = o->fixedbufs_single ? 0 : io_u->index;
+
+		if (wr)
+			ring_prep_write_fixed(sqe, fd, io_u->xfer_buf,
+					      io_u->xfer_buflen, io_u->offset,
+					      slot);
+		else
+			ring_prep_read_fixed(sqe, fd, io_u->xfer_buf,
+					     io_u->xfer_buflen, io_u->offset,
+					     slot);
+	} else if (o->nonvectored) {
+		if (wr)
+			ring_prep_write(sqe, fd, io_u->xfer_buf,
+					io_u->xfer_buflen, io_u->offset);
+		else
+			ring_prep_read(sqe, fd, io_u->xfer_buf,
+				       io_u->xfer_buflen, io_u->offset);
+	} else {
+		/* The kernel copies the iovec at submission, in commit(). */
+		struct iovec *iov = &rd->iovecs[io_u->index];
+
+		iov->iov_base = io_u->xfer_buf;
+		iov->iov_len = io_u->xfer_buflen;
+		if (wr)
+			ring_prep_writev(sqe, fd, iov, 1, io_u->offset);
+		else
+			ring_prep_readv(sqe, fd, iov, 1, io_u->offset);
+	}
+	if (o->nowait)
+		sqe->rw_flags |= RWF_NOWAIT;
+}
+
+static enum fio_q_status ring_fio_queue(struct thread_data *td,
+					struct io_u *io_u)
+{
+	struct ring_fio_data *rd = td->io_ops_data;
+	struct ring_fio_options *o = td->eo;
+	struct ring_sqe *sqe;
+
+	fio_ro_check(td, io_u);
+
+	/* /dev/ring has no discard: done inline, in order, as io_uring's engine does. */
+	if (io_u->ddir == DDIR_TRIM) {
+		if (rd->nr_pending)
+			return FIO_Q_BUSY;
+		do_io_u_trim(td, io_u);
+		io_u_mark_submit(td, 1);
+		io_u_mark_complete(td, 1);
+		return FIO_Q_COMPLETED;
+	}
+	if (io_u->ddir != DDIR_READ && io_u->ddir != DDIR_WRITE &&
+	    io_u->ddir != DDIR_SYNC && io_u->ddir != DDIR_DATASYNC) {
+		io_u->error = EINVAL;
+		return FIO_Q_COMPLETED;
+	}
+
+	/* A short SQ ring (sqentries < iodepth): submit, then retry. */
+	if (rd->nr_pending == rd->depth)
+		return FIO_Q_BUSY;
+	sqe = ring_get_sqe(&rd->ring);
+	if (!sqe)
+		return FIO_Q_BUSY;
+
+	if (ddir_sync(io_u->ddir))
+		ring_prep_fsync(sqe, io_u->file->fd,
+				io_u->ddir == DDIR_DATASYNC ?
+				RING_FSYNC_DATASYNC : 0);
+	else
+		ring_fio_prep_rw(td, rd, o, sqe, io_u);
+	ring_sqe_set_data(sqe, io_u);
+
+	rd->pending[(rd->pending_head + rd->nr_pending) % rd->depth] = io_u;
+	rd->nr_pending++;
+	return FIO_Q_QUEUED;
+}
+
+/* Issue time (for slat and clat) of the nr oldest pending io_us. */
+static void ring_fio_issued(struct thread_data *td, struct ring_fio_data *rd,
+			    unsigned int nr)
+{
+	struct timespec now;
+	bool stamp = fio_fill_issue_time(td);
+
+	if (stamp)
+		fio_gettime(&now, NULL);
+	while (nr--) {
+		struct io_u *io_u = rd->pending[rd->pending_head];
+
+		rd->pending_head = (rd->pending_head + 1) % rd->depth;
+		rd->nr_pending--;
+		if (stamp) {
+			io_u->issue_time = now;
+			io_u_queued(td, io_u);
+		}
+	}
+	if (stamp && td->o.read_iolog_file)
+		td->last_issue = now;
+}
+
+static int ring_fio_commit(struct thread_data *td)
+{
+	struct ring_fio_data *rd = td->io_ops_data;
+	unsigned int idle = 0;
+	int ret;
+
+	while (rd->nr_pending) {
+		ret = ring_submit(&rd->ring);
+		if (ret > 0) {
+			if ((unsigned int)ret > rd->nr_pending)
+				ret = rd->nr_pending;
+			ring_fio_issued(td, rd, ret);
+			io_u_mark_submit(td, ret);
+			idle = 0;
+			continue;
+		}
+		/*
+		 * ENTER consumes every SQE it is given unless it is
+		 * interrupted or short of memory: retry those a while.
+		 */
+		if (ret == 0 || ret == -EINTR || ret == -EAGAIN ||
+		    ret == -ENOMEM) {
+			if (++idle < 1000) {
+				sched_yield();
+				continue;
+			}
+			if (ret == 0)
+				ret = -EIO;
+		}
+		td_verror(td, -ret, "ring_submit");
+		return ret;
+	}
+	return 0;
+}
+
+/*
+ * Take up to max - nr CQEs into rd->events[nr...], with their results
+ * written into the io_us, and release them to the kernel.
+ */
+static unsigned int ring_fio_reap(struct ring_fio_data *rd, unsigned int nr,
+				  unsigned int max)
+{
+	struct ring_cqe *cqe;
+	unsigned int head, got = 0;
+
+	ring_for_each_cqe(&rd->ring, head, cqe) {
+		struct io_u *io_u;
+
+		if (nr + got == max)
+			break;
+		io_u = ring_cqe_get_data(cqe);
+		if (cqe->res < 0) {
+			io_u->error = -cqe->res;
+		} else if (ddir_sync(io_u->ddir)) {
+			io_u->error = 0;
+		} else if ((unsigned long long)cqe->res > io_u->xfer_buflen) {
+			io_u->error = EIO;	/* more than asked: never */
+		} else {
+			io_u->error = 0;
+			io_u->resid = io_u->xfer_buflen - cqe->res;
+		}
+		rd->events[nr + got++] = io_u;
+	}
+	ring_cq_advance(&rd->ring, got);
+	return got;
+}
+
+static int ring_fio_getevents(struct thread_data *td, unsigned int min,
+			      unsigned int max, const struct timespec *t)
+{
+	struct ring_fio_data *rd = td->io_ops_data;
+	/* iodepth_batch_complete_min=0 means "poll", as with io_uring. */
+	bool poll = td->o.iodepth_batch_complete_min == 0;
+	unsigned int events = 0;
+	int ret;
+
+	if (max > rd->depth)
+		max = rd->depth;
+	for (;;) {
+		unsigned int got = ring_fio_reap(rd, events, max);
+
+		events += got;
+		if (events >= min && (got || !ring_cq_has_overflow(&rd->ring)))
+			break;
+		if (events == max)
+			break;
+		/* Waits, and moves any backlog into the CQ ring. */
+		ret = ring_enter(rd->ring.ring_fd, 0,
+				 poll || events >= min ? 0 : min - events,
+				 RING_ENTER_GETEVENTS);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN) {
+			td_verror(td, -ret, "ring_enter getevents");
+			return ret;
+		}
+	}
+	return events;
+}
+
+static struct io_u *ring_fio_event(struct thread_data *td, int event)
+{
+	struct ring_fio_data *rd = td->io_ops_data;
+
+	return rd->events[event];
+}
+
+static void ring_fio_cleanup(struct thread_data *td)
+{
+	struct ring_fio_data *rd = td->io_ops_data;
+
+	if (!rd)
+		return;
+	/* Closing the ring also unregisters the buffers. */
+	if (rd->ring_ok)
+		ring_queue_exit(&rd->ring);
+	ring_fio_free(rd);
+	td->io_ops_data = NULL;
+}
+
+struct ioengine_ops ioengine = {
+	.name			= "ring",
+	.version		= FIO_IOOPS_VERSION,
+	.flags			= FIO_ASYNCIO_SYNC_TRIM | FIO_NO_OFFLOAD |
+				  FIO_ASYNCIO_SETS_ISSUE_TIME,
+	.init			= ring_fio_init,
+	.post_init		= ring_fio_post_init,
+	.io_u_init		= ring_fio_io_u_init,
+	.queue			= ring_fio_queue,
+	.commit			= ring_fio_commit,
+	.getevents		= ring_fio_getevents,
+	.event			= ring_fio_event,
+	.cleanup		= ring_fio_cleanup,
+	.open_file		= generic_open_file,
+	.close_file		= generic_close_file,
+	.get_file_size		= generic_get_file_size,
+	.options		= options,
+	.option_struct_size	= sizeof(struct ring_fio_options),
+};
