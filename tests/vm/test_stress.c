@@ -50,12 +50,12 @@ static void *worker_fn(void *arg)
 			goto fail;
 		n++;
 		/* Early first ones: a 3 s run on the debug kernel has few batches. */
-		if (n % 16 == 3) {
+		if (n % 16 == 1) {
 			if (eng_fsync(&w->e))
 				goto fail;
 			w->fsyncs++;
 		}
-		if (n % 24 == 5) {
+		if (n % 24 == 2) {
 			if (eng_abandon(&w->e, 8))
 				goto fail;
 			w->abandons++;
