@@ -61,7 +61,8 @@ static void ring_cq_wake(struct ring_ctx *ctx)
 /* Under completion_lock: @req's CQE is in the ring, keep it for reuse. */
 static void ring_req_recycle(struct ring_ctx *ctx, struct ring_req *req)
 {
-	list_move(&req->node, &ctx->req_cache_done);
+	req->next = ctx->req_cache_done;
+	ctx->req_cache_done = req;
 	WRITE_ONCE(ctx->req_cache_done_nr, ctx->req_cache_done_nr + 1);
 	this_cpu_dec(ring_live_requests);
 }
@@ -87,32 +88,33 @@ bool ring_ctx_idle(struct ring_ctx *ctx)
  * Post the CQEs of the completed requests on @done, in order.  Those the
  * ring has no room for join the backlog, behind any already there.
  */
-void ring_cq_post_list(struct ring_ctx *ctx, struct list_head *done)
+void ring_cq_post_batch(struct ring_ctx *ctx, struct ring_batch *done)
 {
-	struct ring_req *req, *tmp;
+	struct ring_req *req, *next;
 	unsigned long flags;
 	int nr = 0;
 	u32 space;
 
-	if (list_empty(done))
+	if (!done->first)
 		return;
 
 	/* Files and buffers are released before the application hears. */
-	list_for_each_entry(req, done, node) {
+	for (req = done->first; req; req = req->next) {
 		ring_req_cleanup(req);
 		nr++;
 	}
 
 	spin_lock_irqsave(&ctx->completion_lock, flags);
 	space = ctx->backlog_nr ? 0 : ring_cq_space(ctx);
-	list_for_each_entry_safe(req, tmp, done, node) {
-		if (space) {
+	for (req = done->first; req; req = next) {
+		next = req->next;
+		if (likely(space)) {
 			ring_cq_fill(ctx, req);
 			ring_req_recycle(ctx, req);
 			space--;
 			continue;
 		}
-		list_move_tail(&req->node, &ctx->backlog);
+		list_add_tail(&req->node, &ctx->backlog);
 		WRITE_ONCE(ctx->backlog_nr, ctx->backlog_nr + 1);
 		WRITE_ONCE(ctx->rings->cq_overflow, ++ctx->cq_overflow);
 	}
@@ -142,6 +144,7 @@ void ring_cq_flush_backlog(struct ring_ctx *ctx)
 		if (!space)
 			break;
 		ring_cq_fill(ctx, req);
+		list_del(&req->node);
 		ring_req_recycle(ctx, req);
 		WRITE_ONCE(ctx->backlog_nr, ctx->backlog_nr - 1);
 		posted = true;
@@ -163,6 +166,7 @@ void ring_cq_free_backlog(struct ring_ctx *ctx)
 
 	list_for_each_entry_safe(req, tmp, &ctx->backlog, node)
 		ring_req_recycle(ctx, req);
+	INIT_LIST_HEAD(&ctx->backlog);
 	ctx->backlog_nr = 0;
 }
 

@@ -25,8 +25,6 @@ static int ring_open(struct inode *inode, struct file *file)
 	mutex_init(&ctx->uring_lock);
 	spin_lock_init(&ctx->completion_lock);
 	INIT_LIST_HEAD(&ctx->backlog);
-	INIT_LIST_HEAD(&ctx->req_cache);
-	INIT_LIST_HEAD(&ctx->req_cache_done);
 	init_waitqueue_head(&ctx->cq_wait);
 	init_rwsem(&ctx->iotlb_rwsem);
 	ctx->mapping = file->f_mapping;

@@ -86,7 +86,7 @@ struct ring_ctx {
 	/* Submission side, under uring_lock. */
 	u32 cached_sq_head;
 	u32 sq_dropped;
-	struct list_head req_cache;	/* free requests, reused before slab */
+	struct ring_req *req_cache;	/* free requests (stack), before slab */
 
 	/* Completion side, under completion_lock (taken from IRQ context too). */
 	spinlock_t completion_lock;
@@ -95,8 +95,8 @@ struct ring_ctx {
 	u32 sq_flags;
 	struct list_head backlog;	/* completed requests the CQ had no room for */
 	u32 backlog_nr;
-	/* Requests whose CQE is out, for reuse; moved to req_cache in bulk. */
-	struct list_head req_cache_done;
+	/* Requests whose CQE is out (stack); moved to req_cache in bulk. */
+	struct ring_req *req_cache_done;
 	u32 req_cache_done_nr;
 
 	/* Fixed buffers, under uring_lock (rsrc.c). */
@@ -186,7 +186,8 @@ struct ring_req {
 	u64 user_data;
 	s32 res;
 	u32 cflags;
-	struct list_head node;	/* completion batch or backlog */
+	struct ring_req *next;	/* completion batch, or a request cache */
+	struct list_head node;	/* backlog */
 	u8 opcode;
 	u8 flags;		/* RING_REQ_F_* */
 	struct file *file;	/* the request's reference, or NULL */
@@ -197,6 +198,29 @@ struct ring_req {
 		struct ring_fsync fsync;
 	};
 };
+
+/*
+ * Finished requests on their way to the CQ ring, in order: a singly linked
+ * queue, cheap to build one request at a time in the submission loop.
+ */
+struct ring_batch {
+	struct ring_req *first;
+	struct ring_req **tail;
+};
+
+static inline void ring_batch_init(struct ring_batch *batch)
+{
+	batch->first = NULL;
+	batch->tail = &batch->first;
+}
+
+static inline void ring_batch_add(struct ring_batch *batch,
+				  struct ring_req *req)
+{
+	req->next = NULL;
+	*batch->tail = req;
+	batch->tail = &req->next;
+}
 
 /* Live objects, module-wide: /sys/class/misc/ring/stats/. */
 struct ring_stats {
@@ -224,7 +248,7 @@ void ring_req_cleanup(struct ring_req *req);
 void ring_req_cache_free(struct ring_ctx *ctx);
 long ring_enter(struct ring_ctx *ctx, struct ring_enter __user *uarg);
 void ring_req_issue(struct ring_req *req, unsigned int issue_flags,
-		    struct list_head *done);
+		    struct ring_batch *done);
 void ring_req_complete(struct ring_req *req, int res);
 
 /* async.c */
@@ -237,7 +261,7 @@ bool ring_file_pollable(struct file *file);
 void ring_async_cancel_all(struct ring_ctx *ctx);
 
 /* cq.c */
-void ring_cq_post_list(struct ring_ctx *ctx, struct list_head *done);
+void ring_cq_post_batch(struct ring_ctx *ctx, struct ring_batch *done);
 void ring_inflight_sub(struct ring_ctx *ctx, int nr);
 bool ring_ctx_idle(struct ring_ctx *ctx);
 void ring_cq_flush_backlog(struct ring_ctx *ctx);

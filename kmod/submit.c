@@ -41,34 +41,39 @@ static struct ring_req *ring_req_alloc(struct ring_ctx *ctx)
 {
 	struct ring_req *req;
 
-	if (unlikely(list_empty(&ctx->req_cache)) &&
-	    READ_ONCE(ctx->req_cache_done_nr)) {
+	if (unlikely(!ctx->req_cache) && READ_ONCE(ctx->req_cache_done_nr)) {
 		spin_lock_irq(&ctx->completion_lock);
-		list_splice_init(&ctx->req_cache_done, &ctx->req_cache);
+		ctx->req_cache = ctx->req_cache_done;
+		ctx->req_cache_done = NULL;
 		WRITE_ONCE(ctx->req_cache_done_nr, 0);
 		spin_unlock_irq(&ctx->completion_lock);
 	}
-	if (likely(!list_empty(&ctx->req_cache))) {
-		req = list_first_entry(&ctx->req_cache, struct ring_req, node);
-		list_del(&req->node);
+	req = ctx->req_cache;
+	if (likely(req)) {
+		ctx->req_cache = req->next;
 	} else {
 		req = kmem_cache_alloc(ring_req_cachep, GFP_KERNEL);
 		if (unlikely(!req))
 			return NULL;
+		/* What every request leaves as it found: set once. */
 		req->ctx = ctx;
+		req->cflags = 0;
+		req->opcode = RING_OP_NOP;	/* no cleanup() until prep() */
+		req->flags = 0;
+		req->file = NULL;
+		atomic_set(&req->poll.state, RING_POLL_IDLE);
+		INIT_LIST_HEAD(&req->poll.node);
 	}
-	req->cflags = 0;
-	req->opcode = RING_OP_NOP;	/* no cleanup() until prep() runs */
-	req->flags = 0;
-	req->file = NULL;
-	atomic_set(&req->poll.state, RING_POLL_IDLE);
-	INIT_LIST_HEAD(&req->poll.node);
 	atomic_inc(&ctx->inflight);
 	this_cpu_inc(ring_live_requests);
 	return req;
 }
 
-/* Any context, once the request is done: drop what it holds. */
+/*
+ * Any context, once the request is done: drop what it holds and leave it
+ * as ring_req_alloc() expects to find it.  The poll state is IDLE or
+ * CANCELLED and poll.node unlisted by then (async.c).
+ */
 void ring_req_cleanup(struct ring_req *req)
 {
 	const struct ring_opdef *def = &ring_opdefs[req->opcode];
@@ -80,17 +85,25 @@ void ring_req_cleanup(struct ring_req *req)
 		req->file = NULL;
 	}
 	req->opcode = RING_OP_NOP;
+	req->flags = 0;
+}
+
+static void ring_req_stack_free(struct ring_req *req)
+{
+	while (req) {
+		struct ring_req *next = req->next;
+
+		kmem_cache_free(ring_req_cachep, req);
+		req = next;
+	}
 }
 
 /* Teardown: the caches hold every request not in flight or backlog. */
 void ring_req_cache_free(struct ring_ctx *ctx)
 {
-	struct ring_req *req, *tmp;
-
-	list_splice_init(&ctx->req_cache_done, &ctx->req_cache);
-	list_for_each_entry_safe(req, tmp, &ctx->req_cache, node)
-		kmem_cache_free(ring_req_cachep, req);
-	INIT_LIST_HEAD(&ctx->req_cache);
+	ring_req_stack_free(ctx->req_cache);
+	ring_req_stack_free(ctx->req_cache_done);
+	ctx->req_cache = ctx->req_cache_done = NULL;
 }
 
 /* Fields no opcode accepts yet: flags, personality, splice fd, padding. */
@@ -105,7 +118,7 @@ static bool ring_sqe_common_valid(const struct ring_sqe *sqe)
  * or, with no batch (workers, wake-ups), are posted at once.
  */
 void ring_req_issue(struct ring_req *req, unsigned int issue_flags,
-		    struct list_head *done)
+		    struct ring_batch *done)
 {
 	int ret = ring_opdefs[req->opcode].issue(req, issue_flags);
 
@@ -126,22 +139,23 @@ void ring_req_issue(struct ring_req *req, unsigned int issue_flags,
 		return;
 	}
 	req->res = ret;
-	list_add_tail(&req->node, done);
+	ring_batch_add(done, req);
 }
 
 /* Post one finished request's CQE; any context. */
 void ring_req_complete(struct ring_req *req, int res)
 {
-	LIST_HEAD(done);
+	struct ring_batch done;
 
 	req->res = res;
-	list_add(&req->node, &done);
-	ring_cq_post_list(req->ctx, &done);
+	ring_batch_init(&done);
+	ring_batch_add(&done, req);
+	ring_cq_post_batch(req->ctx, &done);
 }
 
 /* Prepare and start the request for one private copy of an SQE. */
 static void ring_issue_sqe(struct ring_req *req, const struct ring_sqe *sqe,
-			   struct list_head *done)
+			   struct ring_batch *done)
 {
 	const struct ring_opdef *def = ring_opdef_get(sqe->opcode);
 	int ret;
@@ -159,7 +173,7 @@ static void ring_issue_sqe(struct ring_req *req, const struct ring_sqe *sqe,
 	return;
 fail:
 	req->res = ret;
-	list_add_tail(&req->node, done);
+	ring_batch_add(done, req);
 }
 
 /* Consume up to @to_submit SQEs; called with uring_lock held. */
@@ -168,10 +182,11 @@ static int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit)
 	struct ring_rings *rings = ctx->rings;
 	u32 head = ctx->cached_sq_head;
 	u32 nr, submitted = 0;
+	struct ring_batch done;
 	struct ring_sqe sqe;
-	LIST_HEAD(done);
 	int ret = 0;
 
+	ring_batch_init(&done);
 	/* Pairs with the application's store-release of sq.tail. */
 	nr = smp_load_acquire(&rings->sq.tail) - head;
 	nr = min3(nr, to_submit, ctx->sq_entries);
@@ -204,7 +219,7 @@ static int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit)
 	/* Pairs with the application's load-acquire of sq.head. */
 	smp_store_release(&rings->sq.head, head);
 
-	ring_cq_post_list(ctx, &done);
+	ring_cq_post_batch(ctx, &done);
 	return submitted ? submitted : ret;
 }
 
