@@ -100,7 +100,8 @@ void ring_cq_post_batch(struct ring_ctx *ctx, struct ring_batch *done)
 
 	/* Files and buffers are released before the application hears. */
 	for (req = done->first; req; req = req->next) {
-		ring_req_cleanup(req);
+		if (req->file)
+			ring_req_cleanup(req);
 		nr++;
 	}
 
