@@ -1,0 +1,156 @@
+# SPDX-License-Identifier: MIT
+"""The fixed matrix of `make bench`: its cells, what each is compared with,
+and the targets of issue 6.  Documentation/benchmarks.md describes it; change
+both together.
+
+A cell is one measurement per kernel and round.  Its cost is 1e9 / IOPS:
+guest instructions per operation under -icount shift=0, wall-clock ns per
+operation otherwise.  `ref` names the io_uring cell a ring cell is compared
+with (the ratio is cost / cost of ref); libaio and psync are compared with
+plain io_uring for orientation.
+"""
+
+# null_blk as the io_uring reference numbers in the testing notes were
+# measured: completions inline, no scheduler, no stats, no merging (the
+# queue knobs are set and checked by tools/bench/guest).
+NULL_BLK = "null_blk queue_mode=2 irqmode=0 completion_nsec=0 hw_queue_depth=64"
+DEVICE = "/dev/nullb0"
+
+# fio options common to every fio cell.  gtod_reduce: no per-I/O clock reads
+# for latency statistics, so fio's own cost per I/O is smaller and the
+# engines' differences show more; disk_util: no periodic sysfs reads.
+FIO_GLOBAL = [
+    ("filename", DEVICE),
+    ("direct", "1"),
+    ("rw", "randread"),
+    ("bs", "4k"),
+    ("norandommap", None),
+    ("randrepeat", "0"),
+    ("time_based", None),
+    ("gtod_reduce", "1"),
+    ("disk_util", "0"),
+    ("stonewall", None),
+]
+
+# Queue depth 32: submit up to 32 per enter, reap as soon as one completes
+# (as tools/fio/ring.fio does, and t/io_uring's defaults).
+FIO_QD = {
+    1: [("iodepth", "1")],
+    32: [("iodepth", "32"), ("iodepth_batch_submit", "32"),
+         ("iodepth_batch_complete_min", "1")],
+}
+
+# fio engines: name -> (job options, needs the ring fio engine).  RING_FIO
+# in an option value is replaced by the engine's absolute path.
+FIO_ENGINES = {
+    "ring-fixed": ([("ioengine", "external:RING_FIO"), ("fixedbufs", None)], True),
+    "ring-iotlb": ([("ioengine", "external:RING_FIO"), ("iotlb", None)], True),
+    "ring": ([("ioengine", "external:RING_FIO")], True),
+    "uring-fixed": ([("ioengine", "io_uring"), ("fixedbufs", None)], False),
+    "uring": ([("ioengine", "io_uring")], False),
+    "libaio": ([("ioengine", "libaio")], False),
+    "psync": ([("ioengine", "psync")], False),
+}
+
+# Which io_uring cell each engine is compared with.
+REF = {
+    "ring-fixed": "uring-fixed",
+    "ring-iotlb": "uring-fixed",
+    "ring": "uring",
+    "libaio": "uring",
+    "psync": "uring",
+}
+
+# Display names and chart colours: ring blue, io_uring orange, others grey.
+ENGINE_LABEL = {
+    "ring-fixed": "ring fixed",
+    "ring-iotlb": "ring IOTLB",
+    "ring": "ring",
+    "uring-fixed": "io_uring fixed",
+    "uring": "io_uring",
+    "libaio": "libaio",
+    "psync": "psync",
+}
+ENGINE_COLOUR = {
+    "ring-fixed": "#1f5fa8",
+    "ring-iotlb": "#5b9bd5",
+    "ring": "#9dc3e6",
+    "uring-fixed": "#c55a11",
+    "uring": "#f4b183",
+    "libaio": "#7f7f7f",
+    "psync": "#bfbfbf",
+}
+
+
+def _cell(suite, workload, engine, **kw):
+    c = {"suite": suite, "workload": workload, "engine": engine,
+         "label": ENGINE_LABEL[engine], "ref": None}
+    c.update(kw)
+    return c
+
+
+def cells():
+    """Every cell, in run order within a round (ids are unique)."""
+    out = []
+    # ringbench: the pure cost of the submission/completion machinery, then
+    # reads; -d 32 submits 32 per enter and waits for 32.
+    for b in (1, 32):
+        for e in ("ring", "uring"):
+            out.append(_cell("ringbench", f"NOP batch {b}", e,
+                             id=f"rb-nop-b{b}-{e}",
+                             args=["-e", e, "-m", "nop", "-b", str(b)]))
+    for qd in (1, 32):
+        for e in ("ring-fixed", "ring-iotlb", "ring", "uring-fixed", "uring"):
+            out.append(_cell("ringbench", f"randread QD{qd}", e,
+                             id=f"rb-rr-qd{qd}-{e}",
+                             args=["-e", e, "-m", "randread", "-d", str(qd),
+                                   "-f", DEVICE]))
+    # fio: 4 KiB random reads; psync is synchronous, so only at QD 1.
+    for qd in (1, 32):
+        for e, (opts, ring) in FIO_ENGINES.items():
+            if e == "psync" and qd != 1:
+                continue
+            out.append(_cell("fio", f"randread QD{qd}", e,
+                             id=f"fio-rr-qd{qd}-{e}",
+                             fio=opts + FIO_QD[qd], needs_ring_fio=ring))
+    by_key = {(c["suite"], c["workload"], c["engine"]): c for c in out}
+    for c in out:
+        r = REF.get(c["engine"])
+        if r and (c["suite"], c["workload"], r) in by_key:
+            c["ref"] = by_key[(c["suite"], c["workload"], r)]["id"]
+    return out
+
+
+def targets():
+    """Issue 6's targets: cell's cost <= limit x ref's cost, per kernel."""
+    t = [("nop-b32", "NOP batch 32: ring <= 0.9 x io_uring",
+          "rb-nop-b32-ring", "rb-nop-b32-uring", 0.9)]
+    # (what, ring engine, compared with, limit, text) for fio and ringbench.
+    reads = [("fixed", "ring-fixed", "uring-fixed", 1.0, "fixed: ring <= 1.0 x io_uring"),
+             ("iotlb", "ring-iotlb", "ring-fixed", 1.05, ": IOTLB <= 1.05 x ring fixed")]
+    for what, eng, ref, limit, text in reads:
+        for qd in (32, 1):
+            for suite, pre in (("fio", "fio"), ("ringbench", "rb")):
+                sep = " " if text[0] != ":" else ""
+                t.append((f"{pre}-{what}-qd{qd}", f"{suite} randread QD{qd}{sep}{text}",
+                          f"{pre}-rr-qd{qd}-{eng}", f"{pre}-rr-qd{qd}-{ref}", limit))
+    return [dict(zip(("id", "text", "cell", "ref", "limit"), x)) for x in t]
+
+
+def fio_job(cell, engine_path, seconds):
+    """The fio job section (a list of lines) for @cell."""
+    lines = [f"[{cell['id']}]"]
+    for k, v in cell["fio"]:
+        if v is not None:
+            v = v.replace("RING_FIO", engine_path)
+        lines.append(k if v is None else f"{k}={v}")
+    return lines
+
+
+def fio_global(seconds):
+    lines = ["[global]"]
+    for k, v in FIO_GLOBAL:
+        lines.append(k if v is None else f"{k}={v}")
+    # fio takes a time in ms with a unit; it rounds its runtime up to 1 ms.
+    lines.append(f"runtime={int(round(seconds * 1000))}ms")
+    return lines
