@@ -75,7 +75,7 @@ def build(mode, rounds, seconds, fio_seconds, cells, kernels, started, duration,
           repo, partial, fio_engine):
     """The results document: every number the outputs show, computed once."""
     watched = ["kmod", "lib", "include", "tools/ringbench", "tools/fio", "tools/bench"]
-    dirty = _git(repo, "status", "--porcelain", "--", *watched)
+    dirty = _git(repo, "status", "--porcelain", "--untracked-files=no", "--", *watched)
     data = {
         "schema": SCHEMA,
         "mode": mode,
