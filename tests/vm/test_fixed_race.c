@@ -46,6 +46,7 @@ struct race {
 
 	atomic_bool stop;
 	atomic_bool kick;		/* a batch was just submitted */
+	atomic_bool want;		/* the updater waits for the lock */
 	unsigned long updates, empties;
 	uint64_t rng;			/* the updater's */
 	char err[256];
@@ -104,7 +105,10 @@ static void *updater(void *arg)
 		struct iovec iov = { NULL, 0 };
 		int next, old, ret;
 
+		/* The I/O thread would win the lock every time otherwise. */
+		atomic_store(&r->want, true);
 		pthread_mutex_lock(&r->lock);
+		atomic_store(&r->want, false);
 		if (r->cur >= 0 && !rnd_below(&r->rng, 4))
 			next = -1;
 		else
@@ -150,6 +154,14 @@ struct race_counts {
 	unsigned long reads_seen, inflight;	/* batches updated under I/O */
 };
 
+/* Enough of every case to call it a race. */
+static bool race_enough(const struct race *r, const struct race_counts *c)
+{
+	return r->updates >= 20 && c->writes_ok >= 20 && c->reads_ok >= 20 &&
+	       c->efault >= 10 && c->batches - c->stable >= 5 &&
+	       c->inflight >= 5;
+}
+
 static void race_batch(struct race *r, unsigned char *got, uint64_t *rng,
 		       struct race_counts *c)
 {
@@ -159,6 +171,8 @@ static void race_batch(struct race *r, unsigned char *got, uint64_t *rng,
 	int cur1;
 	char msg[256];
 
+	for (k = 0; k < 1000 && atomic_load(&r->want); k++)
+		usleep(10);
 	pthread_mutex_lock(&r->lock);
 	g1 = r->gen;
 	cur1 = r->cur;
@@ -256,7 +270,8 @@ static void update_during_io(enum tgt_kind kind)
 	struct iovec iov;
 	pthread_t thr;
 	unsigned char *got;
-	long long end;
+	long long t0, min_ms = scaled(1500, 500);
+	long long max_ms = debug_kernel() ? 300000 : 30000;
 	uint64_t rng;
 	long pin0;
 	unsigned i;
@@ -284,9 +299,15 @@ static void update_during_io(enum tgt_kind kind)
 	r->cur = 0;
 
 	assert_int_equal(pthread_create(&thr, NULL, updater, r), 0);
-	end = now_ns() + scaled(2500, 1000) * 1000000LL;
-	while (now_ns() < end && !atomic_load(&r->stop))
+	/* At least min_ms, longer (up to the limit) until all cases ran. */
+	t0 = now_ns();
+	while (!atomic_load(&r->stop)) {
+		long long ms = (now_ns() - t0) / 1000000;
+
+		if ((ms >= min_ms && race_enough(r, &c)) || ms >= max_ms)
+			break;
 		race_batch(r, got, &rng, &c);
+	}
 	atomic_store(&r->stop, true);
 	pthread_join(thr, NULL);
 	if (r->err[0])
@@ -298,10 +319,9 @@ static void update_during_io(enum tgt_kind kind)
 		      c.stable, c.inflight, r->updates, r->empties, c.writes_ok,
 		      c.reads_ok, c.reads_seen, c.efault);
 	/* The race really ran, every way. */
-	if (r->updates < 20 || c.writes_ok < 20 || c.reads_ok < 20 ||
-	    c.efault < 10 || c.batches - c.stable < 5 || c.inflight < 5)
-		fail_msg("too little happened to call this a race: see the "
-			 "counts above");
+	if (!race_enough(r, &c))
+		fail_msg("too little happened in %lld ms to call this a race: "
+			 "see the counts above", (now_ns() - t0) / 1000000);
 
 	expect_inflight0(&r->ring, "UPDATE during fixed I/O");
 	expect_ret(fdinfo_get(r->ring.ring_fd, "BufferSlots"), 1);
