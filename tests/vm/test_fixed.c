@@ -843,6 +843,215 @@ static void test_close_inflight(void **state)
 	target_close(&t);
 }
 
+struct other_mm {
+	int ring_fd;
+	struct iovec iov;
+};
+
+/* In a forked child: the parent's ring refuses every REGISTER opcode. */
+static void other_mm_child(void *arg)
+{
+	struct other_mm *o = arg;
+	struct ring_buf_update up = { .iovecs = (uintptr_t)&o->iov };
+	long pin0 = vmpin_pages_try();
+
+	CHILD_EXPECT(raw_register(o->ring_fd, RING_REGISTER_BUFFERS, 1,
+				  (uintptr_t)&o->iov), -EPERM,
+		     "REGISTER_BUFFERS from another mm");
+	CHILD_EXPECT(raw_register(o->ring_fd, RING_REGISTER_BUFFERS_UPDATE, 1,
+				  (uintptr_t)&up), -EPERM,
+		     "REGISTER_BUFFERS_UPDATE from another mm");
+	CHILD_EXPECT(raw_register(o->ring_fd, RING_UNREGISTER_BUFFERS, 0, 0),
+		     -EPERM, "UNREGISTER_BUFFERS from another mm");
+	CHILD_CHECK(vmpin_pages_try() == pin0, "the child's VmPin changed");
+}
+
+/*
+ * A forked child (another mm) cannot register its memory into the
+ * parent's ring, nor change or drop the parent's buffers.
+ */
+static void test_other_mm(void **state)
+{
+	struct ring_stats base;
+	struct ring ring;
+	struct other_mm o;
+	struct iovec iov;
+	char *m;
+	long pin0;
+
+	require_ring();
+	stats_baseline(&base);
+	pin0 = vmpin_pages();
+	m = map_anon(8 * PG);
+	memset(m, 1, 8 * PG);
+	ring_init_or_fail(&ring, 4);
+	run_child(other_mm_child, &(struct other_mm){ ring.ring_fd,
+			{ m, 2 * PG } }, "nothing registered, from a child");
+	expect_no_bufs(ring.ring_fd, pin0, "child refused");
+	iov = (struct iovec){ m + 4 * PG, 3 * PG };
+	expect_ret(ring_register_buffers(&ring, &iov, 1), 0);
+	o = (struct other_mm){ ring.ring_fd, { m, 2 * PG } };
+	run_child(other_mm_child, &o, "registered, from a child");
+	expect_bufs(ring.ring_fd, 1, 3, 3, pin0, "parent's buffer untouched");
+	ring_queue_exit(&ring);
+	munmap(m, 8 * PG);
+	expect_ret_msg(vmpin_pages() - pin0, 0, "VmPin after close");
+	expect_stats(&base, "another mm");
+}
+
+struct cow_child {
+	unsigned char *buf;
+	size_t len;
+};
+
+static void cow_child_main(void *arg)
+{
+	struct cow_child *c = arg;
+
+	/* The child's copy only: must not reach the parent's pinned pages. */
+	memset(c->buf, 0xcc, c->len);
+}
+
+/*
+ * fork() with a registered anonymous buffer: the parent keeps the pinned
+ * pages (what it writes afterwards is what WRITE_FIXED sends, READ_FIXED
+ * lands where it looks), the child's writes stay in its own copy.
+ */
+static void test_fork_keeps_pinned_pages(void **state)
+{
+	const size_t len = 16 * PG;
+	struct ring_stats base;
+	struct ring ring;
+	struct target t;
+	struct iovec iov;
+	struct cow_child c;
+	unsigned char *m, *want, *got;
+	uint64_t rng;
+	long pin0;
+	unsigned round;
+
+	require_ring();
+	stats_baseline(&base);
+	tmpfs_target(&t, len);
+	rng = test_seed("fork with a registered buffer");
+	pin0 = vmpin_pages();
+	m = map_anon(len);
+	want = xalloc(len);
+	got = xalloc(len);
+	rnd_fill(&rng, m, len);
+	ring_init_or_fail(&ring, 4);
+	iov = (struct iovec){ m, len };
+	expect_ret(ring_register_buffers(&ring, &iov, 1), 0);
+
+	for (round = 0; round < 3; round++) {
+		c = (struct cow_child){ m, len };
+		run_child(cow_child_main, &c, "child writing its copy");
+		/* Written by the parent after the fork. */
+		rnd_fill(&rng, m, len);
+		memcpy(want, m, len);
+		expect_ret_msg(fixed_io(&ring, RING_OP_WRITE_FIXED, t.fd, m, len,
+					0, 0), len, "round %u: WRITE_FIXED", round);
+		xpread(t.fd, got, len, 0);
+		expect_same(got, want, len, "round %u: WRITE_FIXED after fork "
+			    "sent other than what the parent wrote", round);
+		rnd_fill(&rng, want, len);
+		xpwrite(t.fd, want, len, 0);
+		expect_ret_msg(fixed_io(&ring, RING_OP_READ_FIXED, t.fd, m, len,
+					0, 0), len, "round %u: READ_FIXED", round);
+		expect_same(m, want, len, "round %u: READ_FIXED after fork did "
+			    "not land in the parent's memory", round);
+	}
+	expect_bufs(ring.ring_fd, 1, 16, 16, pin0, "after the forks");
+	ring_queue_exit(&ring);
+	expect_ret_msg(vmpin_pages() - pin0, 0, "VmPin after close");
+	munmap(m, len);
+	free(want);
+	free(got);
+	target_close(&t);
+	expect_stats(&base, "fork with a registered buffer");
+}
+
+/*
+ * A buffer is the pages pinned at registration: unmapped and replaced by
+ * new memory at the same address, WRITE_FIXED still sends the old pages'
+ * data and READ_FIXED fills them, not the new mapping. A MAP_PRIVATE memfd
+ * mapping is pinned as the private copy: the memfd never changes.
+ */
+static void test_buffer_is_pinned_pages(void **state)
+{
+	const size_t len = 8 * PG;
+	struct ring_stats base;
+	struct ring ring;
+	struct target t;
+	struct iovec iov[2];
+	unsigned char *m, *p, *old, *got, *mf;
+	uint64_t rng;
+	long pin0;
+	int mfd;
+
+	require_ring();
+	stats_baseline(&base);
+	tmpfs_target(&t, 1 << 20);
+	rng = test_seed("buffer is its pinned pages");
+	pin0 = vmpin_pages();
+	m = map_anon(len);
+	old = xalloc(len);
+	got = xalloc(len);
+	rnd_fill(&rng, m, len);
+	memcpy(old, m, len);
+	mfd = memfd_sized("ring-private", len, 0);
+	mf = xalloc(len);
+	rnd_fill(&rng, mf, len);
+	xpwrite(mfd, mf, len, 0);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, mfd, 0);
+	assert_true(p != MAP_FAILED);
+	ring_init_or_fail(&ring, 4);
+	iov[0] = (struct iovec){ m, len };
+	iov[1] = (struct iovec){ p, len };
+	expect_ret(ring_register_buffers(&ring, iov, 2), 0);
+	expect_bufs(ring.ring_fd, 2, 16, 16, pin0, "anonymous + private memfd");
+
+	/* New memory where the buffer was. */
+	assert_int_equal(munmap(m, len), 0);
+	assert_true(mmap(m, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == m);
+	memset(m, 0x11, len);
+	expect_bufs(ring.ring_fd, 2, 16, 16, pin0, "buffer unmapped");
+	expect_ret(fixed_io(&ring, RING_OP_WRITE_FIXED, t.fd, m, len, 0, 0), len);
+	xpread(t.fd, got, len, 0);
+	expect_same(got, old, len, "WRITE_FIXED after the buffer was replaced "
+		    "by a new mapping");
+	expect_ret(fixed_io(&ring, RING_OP_READ_FIXED, t.fd, m + 100, len - 200,
+			    65536, 0), len - 200);
+	for (size_t i = 0; i < len; i++)
+		if (m[i] != 0x11)
+			fail_msg("READ_FIXED wrote into the new mapping (byte %zu)",
+				 i);
+
+	/* The private copy: data from the memfd, reads never reach it. */
+	expect_ret(fixed_io(&ring, RING_OP_WRITE_FIXED, t.fd, p, len, 0, 1), len);
+	xpread(t.fd, got, len, 0);
+	expect_same(got, mf, len, "WRITE_FIXED from a private memfd mapping");
+	rnd_fill(&rng, got, len);
+	xpwrite(t.fd, got, len, 0);
+	expect_ret(fixed_io(&ring, RING_OP_READ_FIXED, t.fd, p, len, 0, 1), len);
+	expect_same(p, got, len, "READ_FIXED into a private memfd mapping");
+	xpread(mfd, got, len, 0);
+	expect_same(got, mf, len, "the memfd behind a private mapping");
+
+	expect_ret(ring_unregister_buffers(&ring), 0);
+	expect_no_bufs(ring.ring_fd, pin0, "unregistered");
+	ring_queue_exit(&ring);
+	munmap(m, len);
+	munmap(p, len);
+	close(mfd);
+	free(old);
+	free(got);
+	free(mf);
+	target_close(&t);
+	expect_stats(&base, "buffer is its pinned pages");
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_accounting),
 	cmocka_unit_test(test_register_errors),
@@ -852,6 +1061,9 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_16384_slots),
 	cmocka_unit_test(test_one_gib),
 	cmocka_unit_test(test_close_inflight),
+	cmocka_unit_test(test_other_mm),
+	cmocka_unit_test(test_fork_keeps_pinned_pages),
+	cmocka_unit_test(test_buffer_is_pinned_pages),
 };
 
 VMTEST_MAIN(tests)
