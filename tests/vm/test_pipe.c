@@ -168,23 +168,27 @@ static void test_pipe_read_waits_process(void **state)
 	struct ring_stats base;
 	struct ring ring;
 	struct ring_cqe cqe;
-	char buf[64] = { 0 };
-	int p[2], st;
+	char buf[64] = { 0 }, go;
+	int p[2], gate[2], st;
 	pid_t pid;
 
 	require_ring();
 	stats_baseline(&base);
 	mkpipe(p);
+	mkpipe(gate);
 	ring_init_or_fail(&ring, 4);
 	ring_prep_read(ring_get_sqe(&ring), p[0], buf, sizeof(buf), 0);
 	expect_ret(ring_submit(&ring), 1);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		sleep_ms(300);
+		/* Write only once the parent has seen the read still pending. */
+		if (read(gate[0], &go, 1) != 1)
+			_exit(2);
 		_exit(write(p[1], "from a child", 12) == 12 ? 0 : 1);
 	}
 	expect_pending(&ring, &base, 1, "READ of an empty pipe");
+	assert_int_equal(write(gate[1], "g", 1), 1);
 	cqe = reap_one(&ring, "pipe read, child writer");
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -194,6 +198,8 @@ static void test_pipe_read_waits_process(void **state)
 	ring_queue_exit(&ring);
 	close(p[0]);
 	close(p[1]);
+	close(gate[0]);
+	close(gate[1]);
 	expect_stats(&base, "pipe read, child writer");
 }
 
