@@ -18,6 +18,8 @@ pkgs=(
 	build-essential binutils pkg-config libcmocka-dev liburing-dev fio
 	# the debug kernel's headers (objtool) need it and do not say so
 	libelf1
+	# the I/O tests: an ext4 image on a loop device (mkfs.ext4, losetup)
+	e2fsprogs mount
 	# the fio engine: apt-get source unpacks fio's source with dpkg-source
 	dpkg-dev
 )
