@@ -334,6 +334,65 @@ static void test_register_file_backed(void **state)
 	expect_stats(&base, "file-backed buffers");
 }
 
+/*
+ * Device memory is file-backed memory too: the ring's own SQ/CQ ring and
+ * SQE mappings (their /dev/ring inode even sits on devtmpfs, a tmpfs)
+ * are refused with -EOPNOTSUPP. /dev/zero is shmem when shared and
+ * anonymous when private: both are accepted and do I/O.
+ */
+static void test_register_device_mappings(void **state)
+{
+	struct ring_stats base;
+	struct ring ring, other;
+	struct target t;
+	struct iovec iov[2];
+	unsigned char *zs, *zp;
+	uint64_t rng;
+	long pin0;
+	int zero;
+
+	require_ring();
+	stats_baseline(&base);
+	tmpfs_target(&t, 65536);
+	rng = test_seed("device mappings");
+	pin0 = vmpin_pages();
+	ring_init_or_fail(&ring, 4);
+	ring_init_or_fail(&other, 4);
+
+	iov[0] = (struct iovec){ ring.sq.ring_ptr, 64 };
+	expect_reg_fails(&ring, iov, 1, -EOPNOTSUPP, pin0,
+			 "the ring's own SQ/CQ ring mapping");
+	iov[0] = (struct iovec){ ring.sq.sqes, 64 };
+	expect_reg_fails(&ring, iov, 1, -EOPNOTSUPP, pin0,
+			 "the ring's own SQE mapping");
+	iov[0] = (struct iovec){ other.sq.ring_ptr, 64 };
+	expect_reg_fails(&ring, iov, 1, -EOPNOTSUPP, pin0,
+			 "another ring's SQ/CQ ring mapping");
+
+	zero = open("/dev/zero", O_RDWR | O_CLOEXEC);
+	assert_true(zero >= 0);
+	zs = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, zero, 0);
+	zp = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, zero, 0);
+	assert_true(zs != MAP_FAILED && zp != MAP_FAILED);
+	rnd_fill(&rng, zs, 4 * PG);
+	rnd_fill(&rng, zp, 4 * PG);
+	iov[0] = (struct iovec){ zs, 4 * PG };
+	iov[1] = (struct iovec){ zp, 4 * PG };
+	expect_ret_msg(ring_register_buffers(&ring, iov, 2), 0,
+		       "/dev/zero MAP_SHARED and MAP_PRIVATE");
+	expect_bufs(ring.ring_fd, 2, 8, 8, pin0, "/dev/zero mappings");
+	roundtrip(&ring, t.fd, &iov[0], 0, 0, &rng);
+	roundtrip(&ring, t.fd, &iov[1], 1, 16384, &rng);
+	ring_queue_exit(&ring);
+	ring_queue_exit(&other);
+	expect_ret_msg(vmpin_pages() - pin0, 0, "VmPin after close");
+	munmap(zs, 4 * PG);
+	munmap(zp, 4 * PG);
+	close(zero);
+	target_close(&t);
+	expect_stats(&base, "device mappings");
+}
+
 static int raw_update(int fd, __u32 offset, __u32 resv, const struct iovec *iov,
 		      unsigned nr)
 {
@@ -1056,6 +1115,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_accounting),
 	cmocka_unit_test(test_register_errors),
 	cmocka_unit_test(test_register_file_backed),
+	cmocka_unit_test(test_register_device_mappings),
 	cmocka_unit_test(test_unregister_update_errors),
 	cmocka_unit_test(test_fixed_io_bounds),
 	cmocka_unit_test(test_16384_slots),
