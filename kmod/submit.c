@@ -3,6 +3,7 @@
  * RING_IOC_ENTER: consume SQEs, issue them through the opcode table, and
  * wait for completions.
  */
+#include <linux/blkdev.h>
 #include <linux/file.h>
 #include <linux/indirect_call_wrapper.h>
 #include <linux/nospec.h>
@@ -187,6 +188,8 @@ static int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit)
 	u32 head = ctx->cached_sq_head;
 	u32 nr, submitted = 0;
 	struct ring_batch done;
+	struct blk_plug plug;
+	bool plug_started;
 	struct ring_sqe sqe;
 	int ret = 0;
 
@@ -195,6 +198,10 @@ static int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit)
 	nr = smp_load_acquire(&rings->sq.tail) - head;
 	nr = min3(nr, to_submit, ctx->sq_entries);
 
+	/* Several block requests reach the driver as one batch. */
+	plug_started = nr > 1;
+	if (plug_started)
+		blk_start_plug(&plug);
 	while (nr--) {
 		u32 idx = READ_ONCE(ctx->sq_array[head & ctx->sq_mask]);
 		struct ring_req *req;
@@ -219,6 +226,8 @@ static int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit)
 		ring_issue_sqe(req, &sqe, &done);
 	}
 
+	if (plug_started)
+		blk_finish_plug(&plug);
 	WRITE_ONCE(ctx->cached_sq_head, head);
 	/* Pairs with the application's load-acquire of sq.head. */
 	smp_store_release(&rings->sq.head, head);
