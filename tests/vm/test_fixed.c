@@ -822,6 +822,83 @@ static void test_one_gib(void **state)
 }
 
 /*
+ * 1 GiB in 4 KiB bvecs without 1 GiB of memory: a 2 MiB memfd mapped 512
+ * times. 262144 pages pinned and charged (each memfd page 512 times), no
+ * coalescing; I/O at the far end and in the middle names the right page.
+ */
+static void test_one_gib_aliased(void **state)
+{
+	const size_t io = 3 * PG + 300, mf = HPAGE;
+	size_t offs[3] = { GIB - io, 700UL * (1 << 20) + 100, PG - 1 };
+	struct ring_stats base;
+	struct ring ring;
+	struct target t;
+	struct iovec iov;
+	unsigned char *va, *shadow, *got, *now;
+	uint64_t rng;
+	long long t0;
+	long pin0;
+	unsigned i;
+	int fd;
+
+	require_ring();
+	stats_baseline(&base);
+	tmpfs_target(&t, 1 << 20);
+	rng = test_seed("1 GiB of one 2 MiB memfd");
+	fd = memfd_sized("ring-gib", mf, 0);
+	shadow = xalloc(mf);
+	now = xalloc(mf);
+	got = xalloc(io);
+	rnd_fill(&rng, shadow, mf);
+	xpwrite(fd, shadow, mf, 0);
+	va = map_reserve(GIB, HPAGE);
+	for (i = 0; i < GIB / mf; i++)
+		map_fixed_fd(va + i * mf, mf, fd, 0, PROT_READ | PROT_WRITE,
+			     MAP_SHARED);
+	pin0 = vmpin_pages();
+	ring_init_or_fail(&ring, 4);
+	iov = (struct iovec){ va, GIB };
+	t0 = now_ns();
+	expect_ret(ring_register_buffers(&ring, &iov, 1), 0);
+	print_message("# 1 GiB of 512 aliases registered in %lld ms\n",
+		      (now_ns() - t0) / 1000000);
+	expect_bufs(ring.ring_fd, 1, GIB / PG, GIB / PG, pin0,
+		    "1 GiB of one memfd");
+	for (i = 0; i < 3; i++) {
+		size_t o = offs[i], k;
+
+		expect_ret_msg(fixed_io(&ring, RING_OP_WRITE_FIXED, t.fd, va + o,
+					io, 0, 0), io, "WRITE_FIXED at %zu", o);
+		xpread(t.fd, got, io, 0);
+		for (k = 0; k < io; k++)
+			if (got[k] != shadow[(o + k) % mf])
+				fail_msg("WRITE_FIXED at %zu: byte %zu is 0x%02x, "
+					 "the memfd has 0x%02x", o, k, got[k],
+					 shadow[(o + k) % mf]);
+		rnd_fill(&rng, got, io);
+		xpwrite(t.fd, got, io, 0);
+		expect_ret_msg(fixed_io(&ring, RING_OP_READ_FIXED, t.fd, va + o,
+					io, 0, 0), io, "READ_FIXED at %zu", o);
+		for (k = 0; k < io; k++)
+			shadow[(o + k) % mf] = got[k];
+		xpread(fd, now, mf, 0);
+		expect_same(now, shadow, mf, "memfd after READ_FIXED at %zu", o);
+	}
+	t0 = now_ns();
+	expect_ret(ring_unregister_buffers(&ring), 0);
+	print_message("# unregistered in %lld ms\n", (now_ns() - t0) / 1000000);
+	expect_no_bufs(ring.ring_fd, pin0, "1 GiB of one memfd unregistered");
+	ring_queue_exit(&ring);
+	munmap(va, GIB);
+	close(fd);
+	free(shadow);
+	free(now);
+	free(got);
+	target_close(&t);
+	expect_stats(&base, "1 GiB of one memfd");
+}
+
+/*
  * Close the ring while O_DIRECT READ_FIXED/WRITE_FIXED on null_blk are in
  * flight: file and device I/O ends on its own, the buffer stays pinned
  * until it has, then VmPin and the module counters come back. Every write
@@ -1120,6 +1197,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_fixed_io_bounds),
 	cmocka_unit_test(test_16384_slots),
 	cmocka_unit_test(test_one_gib),
+	cmocka_unit_test(test_one_gib_aliased),
 	cmocka_unit_test(test_close_inflight),
 	cmocka_unit_test(test_other_mm),
 	cmocka_unit_test(test_fork_keeps_pinned_pages),
