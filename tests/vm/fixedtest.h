@@ -249,8 +249,15 @@ static inline bool hugetlb_reserve(long n, char *why, size_t len)
 	}
 	if (free_now >= n)
 		return true;
-	if (hugetlb_saved < 0)
+	if (hugetlb_saved < 0) {
+		static bool registered;
+
+		/* Also when a failing test never gets to hugetlb_restore(). */
+		if (!registered)
+			atexit(hugetlb_restore);
+		registered = true;
 		hugetlb_saved = total;
+	}
 	if (!write_sysctl_long(NR_HUGEPAGES, total + n - free_now)) {
 		snprintf(why, len, "writing %s: %s", NR_HUGEPAGES,
 			 strerror(errno));
