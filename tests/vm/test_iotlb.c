@@ -1397,6 +1397,97 @@ static void test_one_gib(void **state)
 	expect_stats(&base, "1 GiB region");
 }
 
+#define TAINT_WARN	(1L << 9)
+
+/* The kernel's taint has the WARN bit: some WARN_ON fired since boot. */
+static bool kernel_warned(void)
+{
+	return read_sysctl_long("/proc/sys/kernel/tainted") & TAINT_WARN;
+}
+
+static void set_max(unsigned long long v)
+{
+	saved_max = saved_max ? saved_max : param_max();
+	if (!write_sysctl_long(PARAM_MAX, (long)v)) {
+		print_message("# SKIP: writing %llu to %s: %s\n", v, PARAM_MAX,
+			      strerror(errno));
+		skip();
+	}
+}
+
+/*
+ * iotlb_max_bytes is root's to raise. Whatever it allows, a REGISTER
+ * that is too big to back is refused (or lazily accepted), not a kernel
+ * warning: a WARN_ON reachable by any user is a crash on panic_on_warn.
+ */
+static void test_huge_region(void **state)
+{
+	const unsigned long long size = 1ULL << 42;	/* 4 TiB */
+	bool warned = kernel_warned();
+	struct ring_stats base;
+	struct ring ring;
+	int ret;
+
+	require_ring();
+	stats_baseline(&base);
+	set_max(size);
+	ring_init_or_fail(&ring, 4);
+	ret = raw_reg(ring.ring_fd, size, 0, 0);
+	if (ret != 0 && ret != -ENOMEM)
+		fail_msg("REGISTER_IOTLB of 4 TiB: got %d (%s), expected 0 or "
+			 "-ENOMEM", ret, errstr(ret));
+	expect_tlb(ring.ring_fd, ret ? 0 : size, 0, 0, "4 TiB region");
+	if (!warned && kernel_warned())
+		fail_msg("REGISTER_IOTLB of 4 TiB (%s) made the kernel WARN "
+			 "(see dmesg)", errstr(ret));
+	if (warned)
+		print_message("# the kernel had warned before: not checked\n");
+	ring_queue_exit(&ring);
+	restore_max(NULL);
+	expect_stats(&base, "4 TiB region");
+}
+
+/*
+ * A request as long as a region larger than 1 GiB allows (1 GiB + 4 KiB
+ * from a misaligned IOVA: 262146 pages) completes, and its pages go away
+ * with the region. /dev/null takes the write without copying.
+ */
+static void test_largest_io(void **state)
+{
+	const size_t size = (1UL << 30) + (2UL << 20), len = (1UL << 30) + PG;
+	bool warned = kernel_warned();
+	struct ring_stats base;
+	struct itlb t;
+	long avail0 = meminfo_kb("MemAvailable"), avail;
+	int null, res;
+
+	require_ring();
+	if (avail0 < (long)((size + (256UL << 20)) >> 10))
+		FIXED_SKIP("a 1 GiB request allocates 1 GiB of IOTLB pages; the "
+			   "guest has %ld MiB available", avail0 >> 10);
+	stats_baseline(&base);
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	assert_true(null >= 0);
+	set_max(size);
+	itlb_init(&t, 4, size);
+	map_ok(&t, 0, size / PG, RW);
+	res = iova_io(&t.ring, RING_OP_WRITE_FIXED, null, 100, len, 0);
+	if (!warned && kernel_warned())
+		fail_msg("WRITE_FIXED of 1 GiB + 4 KiB (res %d) made the kernel "
+			 "WARN (see dmesg)", res);
+	expect_ret_msg(res, len, "WRITE_FIXED of 1 GiB + 4 KiB (262146 pages) "
+		       "to /dev/null");
+	expect_tlb(t.fd, size, size / PG, len / PG + 1, "after the request");
+	itlb_exit(&t);
+	restore_max(NULL);
+	close(null);
+	avail = meminfo_kb("MemAvailable");
+	if (avail < avail0 - (128L << 10))
+		fail_msg("MemAvailable %ld MiB after unregister, %ld MiB before",
+			 avail >> 10, avail0 >> 10);
+	expect_stats(&base, "largest request");
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_fresh_zeros),
 	cmocka_unit_test(test_data_tmpfs),
@@ -1411,6 +1502,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_two_rings),
 	cmocka_unit_test(test_mapping_outlives_fd),
 	cmocka_unit_test(test_one_gib),
+	cmocka_unit_test_teardown(test_huge_region, restore_max),
+	cmocka_unit_test_teardown(test_largest_io, restore_max),
 };
 
 VMTEST_MAIN(tests)
