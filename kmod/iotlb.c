@@ -137,8 +137,9 @@ int ring_register_iotlb(struct ring_ctx *ctx, void __user *arg)
 		return -ENOMEM;
 	tlb->size = reg.size;
 	tlb->nr_pages = reg.size >> PAGE_SHIFT;
+	/* iotlb_max_bytes may be set beyond what a table can hold. */
 	tlb->pages = kvcalloc(tlb->nr_pages, sizeof(*tlb->pages),
-			      GFP_KERNEL_ACCOUNT);
+			      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!tlb->pages) {
 		kfree(tlb);
 		return -ENOMEM;
@@ -399,7 +400,9 @@ int ring_iotlb_import(struct ring_ctx *ctx, u64 iova, u32 len, int dir,
 	nr = ((end - 1) >> PAGE_SHIFT) - first + 1;
 	bv = rw->fast_bvec;
 	if (nr > ARRAY_SIZE(rw->fast_bvec)) {
-		bv = kmalloc_array(nr, sizeof(*bv), GFP_KERNEL_ACCOUNT);
+		/* Up to MAX_RW_COUNT bytes: megabytes of bvecs; kvfree()
+		 * at completion is fine in IRQ context. */
+		bv = kvmalloc_array(nr, sizeof(*bv), GFP_KERNEL_ACCOUNT);
 		if (!bv)
 			return -ENOMEM;
 		rw->iotlb_bvec = bv;
@@ -433,7 +436,7 @@ void ring_iotlb_release(struct ring_rw *rw)
 
 	for (i = 0; i < rw->iotlb_nr; i++)
 		put_page(bv[i].bv_page);
-	kfree(rw->iotlb_bvec);
+	kvfree(rw->iotlb_bvec);
 	rw->iotlb_bvec = NULL;
 	rw->iotlb_nr = 0;
 }
