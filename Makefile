@@ -51,6 +51,7 @@ endif
 -include tests/vm/build.mk
 -include tools/build.mk
 -include tools/ringbench/build.mk
+-include tools/fio/build.mk
 
 deps:
 	@tools/deps.sh
