@@ -17,7 +17,12 @@
  *  - stream mappings: BOUNCE_IN data reaches the file, BOUNCE_OUT data
  *    the user buffer at unmap (untouched pages as zeros);
  *  - rings share the device inode: one ring's unmap leaves another's data
- *    alone; a mapping outlives close() of the ring fd.
+ *    alone; a mapping outlives close() of the ring fd;
+ *  - the mapping is ordinary memory to syscalls (buffered and O_DIRECT)
+ *    and plain READ/WRITE; MADV_DONTNEED keeps the data;
+ *  - close and exit with IOTLB requests in flight free everything;
+ *  - a 1 GiB region, a 1 GiB + 4 KiB request and a 4 TiB REGISTER (with
+ *    iotlb_max_bytes raised) work or fail cleanly, without kernel WARNs.
  */
 #include "fixedtest.h"
 
@@ -1397,6 +1402,185 @@ static void test_one_gib(void **state)
 	expect_stats(&base, "1 GiB region");
 }
 
+/*
+ * The mapping is ordinary memory to the rest of the kernel: syscalls copy
+ * to and from it (buffered) and pin it (O_DIRECT), plain READ/WRITE
+ * requests use it, MADV_DONTNEED only drops PTEs (the data stays with the
+ * region); an unmapped IOVA is -EFAULT for a syscall, not a signal.
+ */
+static void test_syscalls_on_mapping(void **state)
+{
+	struct ring_stats base;
+	struct target tf, tb;
+	struct itlb t;
+	struct ring_sqe sqe;
+	unsigned char *fsh, *bsh, *buf = xalloc(NP(4));
+	uint64_t rng;
+	ssize_t r;
+
+	require_ring();
+	stats_baseline(&base);
+	rng = test_seed("syscalls on the mapping");
+	file_random(&tf, TGT_TMPFS, false, NP(16), &fsh, &rng);
+	file_random(&tb, TGT_NULLB, true, NP(16), &bsh, &rng);
+	itlb_init(&t, 4, NP(32));
+	map_ok(&t, 0, 20, RW);
+
+	rnd_fill(&rng, t.reg, NP(4));
+	memcpy(fsh, t.reg, NP(4));
+	expect_ret_msg(pwrite(tf.fd, t.reg, NP(4), 0), NP(4),
+		       "pwrite from the mapping");
+	expect_file(&tf, fsh, NP(16), 0, "pwrite from the mapping");
+	expect_ret_msg(pread(tf.fd, t.reg + NP(4) + 1, NP(3), NP(8)), NP(3),
+		       "pread into the mapping");
+	expect_same(t.reg + NP(4) + 1, fsh + NP(8), NP(3), "pread");
+
+	/* O_DIRECT: the block layer pins the pages (GUP). */
+	rnd_fill(&rng, t.reg + NP(8), NP(4));
+	memcpy(bsh + NP(4), t.reg + NP(8), NP(4));
+	expect_ret_msg(pwrite(tb.fd, t.reg + NP(8), NP(4), NP(4)), NP(4),
+		       "O_DIRECT pwrite from the mapping");
+	expect_file(&tb, bsh, NP(16), 0, "O_DIRECT pwrite from the mapping");
+	expect_ret_msg(pread(tb.fd, t.reg + NP(12), NP(4), NP(10)), NP(4),
+		       "O_DIRECT pread into the mapping");
+	expect_same(t.reg + NP(12), bsh + NP(10), NP(4), "O_DIRECT pread");
+
+	/* Plain READ/WRITE requests with the mapping as user memory. */
+	ring_prep_read(&sqe, tf.fd, t.reg + NP(16), NP(2), NP(1));
+	expect_ret_msg(run_one(&t.ring, &sqe), NP(2), "READ into the mapping");
+	expect_same(t.reg + NP(16), fsh + NP(1), NP(2), "READ");
+	ring_prep_write(&sqe, tb.fd, t.reg + NP(16), NP(2), NP(14));
+	expect_ret_msg(run_one(&t.ring, &sqe), NP(2), "WRITE from the mapping");
+	memcpy(bsh + NP(14), fsh + NP(1), NP(2));
+	expect_file(&tb, bsh, NP(16), 0, "WRITE from the mapping");
+
+	/* MADV_DONTNEED: PTEs go, the region keeps the data. */
+	memcpy(buf, t.reg + NP(8), NP(4));
+	expect_tlb(t.fd, NP(32), 20, 18, "pages 0-17 touched");
+	expect_ret(madvise(t.reg, NP(20), MADV_DONTNEED), 0);
+	expect_tlb(t.fd, NP(32), 20, 18, "after MADV_DONTNEED");
+	expect_same(t.reg + NP(8), buf, NP(4), "after MADV_DONTNEED");
+
+	/* Unmapped IOVAs: the kernel's copy fails, no signal. */
+	r = pread(tf.fd, t.reg + NP(24), 100, 0);
+	expect_ret_msg(r < 0 ? -errno : r, -EFAULT,
+		       "pread into an unmapped IOVA");
+	r = pwrite(tf.fd, t.reg + NP(20), 100, 0);
+	expect_ret_msg(r < 0 ? -errno : r, -EFAULT,
+		       "pwrite from an unmapped IOVA");
+	r = pread(tb.fd, t.reg + NP(24), NP(1), 0);
+	expect_ret_msg(r < 0 ? -errno : r, -EFAULT,
+		       "O_DIRECT pread into an unmapped IOVA");
+	ring_prep_read(&sqe, tf.fd, t.reg + NP(28), 100, 0);
+	expect_ret_msg(run_one(&t.ring, &sqe), -EFAULT,
+		       "READ into an unmapped IOVA");
+	expect_file(&tf, fsh, NP(16), 0, "after the refused copies");
+	expect_tlb(t.fd, NP(32), 20, 18, "at the end");
+
+	itlb_exit(&t);
+	free(buf);
+	free(fsh);
+	free(bsh);
+	target_close(&tf);
+	target_close(&tb);
+	expect_stats(&base, "syscalls on the mapping");
+}
+
+struct inflight {
+	int prd[2], pwr[2];		/* empty pipe, full 1-page pipe */
+	struct target *tb;
+};
+
+/*
+ * A ring with pending IOTLB requests (a READ_FIXED of an empty pipe, a
+ * WRITE_FIXED into a full one, O_DIRECT reads) and a populated region.
+ * Returns the region's mapping.
+ */
+static unsigned char *queue_inflight(struct ring *ring, struct inflight *f)
+{
+	struct ring_sqe *sqe;
+	void *reg;
+	unsigned i;
+	int ret;
+
+	ret = ring_queue_init(16, ring, 0);
+	if (!ret)
+		ret = ring_register_iotlb(ring, NP(64), &reg);
+	if (!ret)
+		ret = ring_iotlb_map(ring, 0, NP(64), NULL, RW, 0);
+	if (ret)
+		return NULL;
+	memset(reg, 0x3e, NP(64));
+	sqe = ring_get_sqe(ring);
+	ring_prep_read_iova(sqe, f->prd[0], 0, PG, 0);
+	sqe = ring_get_sqe(ring);
+	ring_prep_write_iova(sqe, f->pwr[1], NP(1), PG, 0);
+	for (i = 0; i < 8; i++) {
+		sqe = ring_get_sqe(ring);
+		ring_prep_read_iova(sqe, f->tb->fd, NP(8 + 4 * i), NP(4),
+				    NP(4 * i));
+	}
+	return ring_submit(ring) == 10 ? reg : NULL;
+}
+
+static void child_exit_inflight(void *p)
+{
+	struct ring ring;
+
+	CHILD_CHECK(queue_inflight(&ring, p), "setting up pending requests");
+	/* Exit with the ring, its region and its requests as they are. */
+}
+
+/*
+ * Close with IOTLB requests in flight (after munmap of the region), and
+ * exit with them (ring, mapping and all): everything is freed, the pipes
+ * still work, and the pages the requests held go too (module stats,
+ * kmemleak and KASAN on the debug kernel).
+ */
+static void test_close_inflight(void **state)
+{
+	struct ring_stats base;
+	struct inflight f;
+	struct target tb;
+	struct ring ring;
+	unsigned char *reg, *buf = xalloc(NP(2));
+	unsigned round;
+
+	require_ring();
+	stats_baseline(&base);
+	target_open(&tb, TGT_NULLB, true, 0, NP(64));
+	f.tb = &tb;
+	for (round = 0; round < 2; round++) {
+		assert_int_equal(pipe2(f.prd, O_CLOEXEC), 0);
+		assert_int_equal(pipe2(f.pwr, O_CLOEXEC), 0);
+		assert_int_equal(fcntl(f.pwr[1], F_SETPIPE_SZ, (int)PG), (int)PG);
+		memset(buf, 0xc3, PG);
+		assert_int_equal(write(f.pwr[1], buf, PG), PG);
+		if (round == 0) {
+			reg = queue_inflight(&ring, &f);
+			assert_non_null(reg);
+			expect_tlb(ring.ring_fd, NP(64), 64, 64, "before close");
+			munmap(reg, NP(64));
+			ring_queue_exit(&ring);
+		} else {
+			run_child(child_exit_inflight, &f, "exit in flight");
+		}
+		expect_stats(&base, round ? "exit with IOTLB requests in flight" :
+			     "close with IOTLB requests in flight");
+		/* The pipes are intact and nobody reads or writes them. */
+		assert_int_equal(write(f.prd[1], "x", 1), 1);
+		assert_int_equal(read(f.prd[0], buf, 2), 1);
+		assert_int_equal(read(f.pwr[0], buf, NP(2)), PG);
+		assert_int_equal(buf[PG - 1], 0xc3);
+		close(f.prd[0]);
+		close(f.prd[1]);
+		close(f.pwr[0]);
+		close(f.pwr[1]);
+	}
+	free(buf);
+	target_close(&tb);
+}
+
 #define TAINT_WARN	(1L << 9)
 
 /* The kernel's taint has the WARN bit: some WARN_ON fired since boot. */
@@ -1502,6 +1686,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_two_rings),
 	cmocka_unit_test(test_mapping_outlives_fd),
 	cmocka_unit_test(test_one_gib),
+	cmocka_unit_test(test_syscalls_on_mapping),
+	cmocka_unit_test(test_close_inflight),
 	cmocka_unit_test_teardown(test_huge_region, restore_max),
 	cmocka_unit_test_teardown(test_largest_io, restore_max),
 };
