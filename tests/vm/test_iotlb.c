@@ -21,13 +21,17 @@
  *  - the mapping is ordinary memory to syscalls (buffered and O_DIRECT)
  *    and plain READ/WRITE; MADV_DONTNEED keeps the data;
  *  - close and exit with IOTLB requests in flight free everything;
+ *  - nobody with RLIMIT_MEMLOCK 0 (no fixed buffers for them) uses a
+ *    region: nothing pinned or locked;
  *  - a 1 GiB region, a 1 GiB + 4 KiB request and a 4 TiB REGISTER (with
  *    iotlb_max_bytes raised) work or fail cleanly, without kernel WARNs.
  */
 #include "fixedtest.h"
 
+#include <grp.h>
 #include <signal.h>
 #include <linux/fs.h>
+#include <sys/prctl.h>
 #include <sys/ioctl.h>
 
 #define NP(n)		((size_t)(n) * PG)
@@ -1581,6 +1585,107 @@ static void test_close_inflight(void **state)
 	target_close(&tb);
 }
 
+struct nobody_arg {
+	int ring, file;			/* opened by root */
+};
+
+/* One request on a raw ring, waited for: its res. */
+static int raw_one(struct raw_ring *r, int op, int fd, __u64 iova,
+		   unsigned len, __u64 off)
+{
+	struct ring_sqe *sqe = raw_get_sqe(r);
+	struct ring_cqe cqe;
+	int ret;
+
+	CHILD_CHECK(sqe, "SQ full");
+	sqe->opcode = op;
+	sqe->fd = fd;
+	sqe->addr = iova;
+	sqe->len = len;
+	sqe->off = off;
+	sqe->buf_index = RING_BUF_IOTLB;
+	raw_flush_sq(r);
+	ret = raw_enter(r->fd, 1, 1, RING_ENTER_GETEVENTS);
+	CHILD_EXPECT(ret, 1, "ENTER");
+	CHILD_CHECK(raw_peek_cqe(r, &cqe), "no CQE after ENTER(GETEVENTS)");
+	raw_cq_advance(r, 1);
+	return cqe.res;
+}
+
+/*
+ * nobody with RLIMIT_MEMLOCK 0 and no CAP_IPC_LOCK: fixed buffers are out
+ * of reach, the IOTLB region is not (nothing is pinned or locked).
+ */
+static void child_nobody(void *p)
+{
+	struct nobody_arg *a = p;
+	struct rlimit rl = { 0, 0 };
+	struct ring_params prm = { .sq_entries = 4 };
+	struct ring_iotlb_reg reg = { .size = NP(64) };
+	struct raw_ring r;
+	struct iovec iov;
+	unsigned char *m, *anon, *got;
+	int ret;
+
+	anon = mmap(NULL, NP(64), PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	got = malloc(NP(64));
+	CHILD_CHECK(anon != MAP_FAILED && got, "out of memory");
+	memset(anon, 0x4e, NP(64));
+	CHILD_CHECK(!setrlimit(RLIMIT_MEMLOCK, &rl), "setrlimit: %s",
+		    strerror(errno));
+	CHILD_CHECK(!setgroups(0, NULL) && !setresgid(65534, 65534, 65534) &&
+		    !setresuid(65534, 65534, 65534), "becoming nobody: %s",
+		    strerror(errno));
+	/* Back to owning our /proc files (fdinfo). */
+	CHILD_CHECK(!prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "PR_SET_DUMPABLE");
+
+	CHILD_EXPECT(raw_setup(a->ring, &prm), 0, "SETUP as nobody");
+	CHILD_EXPECT(raw_ring_map_try(&r, a->ring, &prm), 0, "ring mmap");
+	iov = (struct iovec){ anon, PG };
+	CHILD_EXPECT(raw_register(a->ring, RING_REGISTER_BUFFERS, 1,
+				  (uintptr_t)&iov), -ENOMEM,
+		     "REGISTER_BUFFERS of 1 page with RLIMIT_MEMLOCK 0");
+	CHILD_EXPECT(raw_register(a->ring, RING_REGISTER_IOTLB, 0,
+				  (uintptr_t)&reg), 0, "REGISTER_IOTLB");
+	m = mmap(NULL, NP(64), PROT_READ | PROT_WRITE, MAP_SHARED, a->ring,
+		 RING_OFF_IOTLB);
+	CHILD_CHECK(m != MAP_FAILED, "mmap of the IOTLB: %s", strerror(errno));
+	CHILD_EXPECT(raw_map(a->ring, 0, NP(48), 0, RW, 0), 0, "IOTLB_MAP");
+	CHILD_EXPECT(raw_map(a->ring, NP(48), NP(16), (uintptr_t)anon,
+			     RING_IOTLB_PERM_READ, RING_IOTLB_BOUNCE_IN), 0,
+		     "IOTLB_MAP BOUNCE_IN");
+	memset(m, 0x6f, NP(48));
+	ret = raw_one(&r, RING_OP_WRITE_FIXED, a->file, 0, NP(48), 0);
+	CHILD_EXPECT(ret, NP(48), "WRITE_FIXED of 48 pages as nobody");
+	ret = raw_one(&r, RING_OP_WRITE_FIXED, a->file, NP(48), NP(16), NP(48));
+	CHILD_EXPECT(ret, NP(16), "WRITE_FIXED of the BOUNCE_IN range");
+	CHILD_CHECK(pread(a->file, got, NP(64), 0) == (ssize_t)NP(64), "pread");
+	CHILD_CHECK(!memcmp(got, m, NP(48)) &&
+		    !memcmp(got + NP(48), anon, NP(16)),
+		    "the file does not hold what WRITE_FIXED sent");
+	CHILD_EXPECT(self_status_kb("VmPin"), 0, "VmPin (kB)");
+	CHILD_EXPECT(self_status_kb("VmLck"), 0, "VmLck (kB)");
+	CHILD_EXPECT(fdinfo_get(a->ring, "IotlbResident"), 64, "IotlbResident");
+}
+
+static void test_nobody_no_memlock(void **state)
+{
+	struct ring_stats base;
+	struct nobody_arg a;
+	struct target tg;
+
+	require_ring();
+	stats_baseline(&base);
+	target_open(&tg, TGT_TMPFS, false, 0, NP(64));
+	a.file = tg.fd;
+	a.ring = dev_open();
+	run_child(child_nobody, &a, "nobody, RLIMIT_MEMLOCK 0");
+	close(a.ring);
+	target_close(&tg);
+	expect_stats(&base, "nobody");
+}
+
 #define TAINT_WARN	(1L << 9)
 
 /* The kernel's taint has the WARN bit: some WARN_ON fired since boot. */
@@ -1688,6 +1793,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_one_gib),
 	cmocka_unit_test(test_syscalls_on_mapping),
 	cmocka_unit_test(test_close_inflight),
+	cmocka_unit_test(test_nobody_no_memlock),
 	cmocka_unit_test_teardown(test_huge_region, restore_max),
 	cmocka_unit_test_teardown(test_largest_io, restore_max),
 };
