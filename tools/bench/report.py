@@ -109,7 +109,8 @@ def build(mode, rounds, seconds, fio_seconds, cells, kernels, started, duration,
             failures += s["status"] in ("failed", "partial")
         failures += k["status"] != "ok"
         data["kernels"].append({"release": k["release"], "status": k["status"],
-                                "seconds": k["seconds"], "cells": kc})
+                                "seconds": k["seconds"], "ring_ko": k.get("ring_ko", "?"),
+                                "cells": kc})
     names = {c["id"]: c for c in cells}
     for t in matrix.targets():
         if t["cell"] not in names or t["ref"] not in names:
@@ -383,7 +384,8 @@ def markdown(data):
         r = [t["text"]]
         r += [_target_result(t["results"][k["release"]], "**") for k in ks]
         out.append("| " + " | ".join(r) + " |")
-    out += ["", "Full kernel releases: " + ", ".join(k["release"] for k in ks) +
+    out += ["", "Kernels (ring.ko srcversion): " +
+            ", ".join(f"{k['release']} ({k.get('ring_ko', '?')})" for k in ks) +
             ". The chart of this run: `build/bench/latest.svg` after `make bench`."]
     return "\n".join(out) + "\n"
 
