@@ -384,7 +384,7 @@ def markdown(data):
         r = [t["text"]]
         r += [_target_result(t["results"][k["release"]], "**") for k in ks]
         out.append("| " + " | ".join(r) + " |")
-    out += ["", "Kernels (ring.ko srcversion): " +
+    out += ["", "Kernels (ring.ko SHA-256 prefix): " +
             ", ".join(f"{k['release']} ({k.get('ring_ko', '?')})" for k in ks) +
             ". The chart of this run: `build/bench/latest.svg` after `make bench`."]
     return "\n".join(out) + "\n"
