@@ -73,6 +73,13 @@ static bool ring_iotlb_overlaps(struct ring_iotlb *tlb, u64 iova, u64 end)
 	return false;
 }
 
+/* Pages the table holds, per region and module-wide (leak checks). */
+static void ring_iotlb_resident(struct ring_iotlb *tlb, long nr)
+{
+	atomic_long_add(nr, &tlb->resident);
+	atomic_long_add(nr, &ring_stats.iotlb_pages);
+}
+
 /* The page at @idx, allocated zeroed if need be, with a reference. */
 static struct page *ring_iotlb_get_page(struct ring_iotlb *tlb,
 					unsigned long idx)
@@ -88,7 +95,7 @@ static struct page *ring_iotlb_get_page(struct ring_iotlb *tlb,
 			__free_page(page);
 			page = old;
 		} else {
-			atomic_long_inc(&tlb->resident);
+			ring_iotlb_resident(tlb, 1);
 		}
 	}
 	get_page(page);
@@ -105,7 +112,7 @@ static void ring_iotlb_drop_pages(struct ring_iotlb *tlb, unsigned long first,
 		struct page *page = xchg(&tlb->pages[i], NULL);
 
 		if (page) {
-			atomic_long_dec(&tlb->resident);
+			ring_iotlb_resident(tlb, -1);
 			put_page(page);
 		}
 	}
@@ -273,7 +280,7 @@ int ring_iotlb_map(struct ring_ctx *ctx, void __user *arg)
 	/* Unmapped slots are empty: the range starts zeroed, or filled. */
 	for (i = 0; in_pages && i < nr; i++) {
 		tlb->pages[first + i] = in_pages[i];
-		atomic_long_inc(&tlb->resident);
+		ring_iotlb_resident(tlb, 1);
 	}
 	spin_lock(&tlb->lock);
 	list_add_tail(&r->node, &tlb->ranges);
@@ -481,7 +488,8 @@ int ring_iotlb_mmap(struct ring_ctx *ctx, struct vm_area_struct *vma)
 		return -EINVAL;
 	/*
 	 * Fixed size, not in core dumps, not inherited by fork(): the child
-	 * cannot use the ring, and the pages are this ring's alone.
+	 * cannot use the ring.  (Whoever holds the fd may still map it, as
+	 * for the rings; unmap zaps those mappings too.)
 	 */
 	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_DONTCOPY |
 		     VM_MIXEDMAP);

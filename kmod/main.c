@@ -149,6 +149,7 @@ static DEVICE_ATTR_RO(field)
 
 RING_STAT_ATTR(rings);
 RING_STAT_ATTR(pages);
+RING_STAT_ATTR(iotlb_pages);
 
 static ssize_t requests_show(struct device *dev, struct device_attribute *attr,
 			     char *buf)
@@ -166,6 +167,7 @@ static struct attribute *ring_stats_attrs[] = {
 	&dev_attr_rings.attr,
 	&dev_attr_requests.attr,
 	&dev_attr_pages.attr,
+	&dev_attr_iotlb_pages.attr,
 	NULL,
 };
 

@@ -225,7 +225,8 @@ static inline void ring_batch_add(struct ring_batch *batch,
 /* Live objects, module-wide: /sys/class/misc/ring/stats/. */
 struct ring_stats {
 	atomic_long_t rings;
-	atomic_long_t pages;
+	atomic_long_t pages;		/* ring memory: rings and SQEs */
+	atomic_long_t iotlb_pages;	/* IOTLB region pages */
 };
 extern struct ring_stats ring_stats;
 /* Requests in flight or in a backlog; per CPU, as it moves per request. */
