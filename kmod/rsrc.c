@@ -86,13 +86,16 @@ static int ring_buf_check_vmas(struct mm_struct *mm, u64 start, u64 end)
 
 		if (!vma || vma->vm_start > addr || !(vma->vm_flags & VM_WRITE))
 			return -EFAULT;
-		if (vma->vm_file) {
+		/* Private /dev/zero keeps its file but is anonymous memory. */
+		if (vma->vm_file && !vma_is_anonymous(vma)) {
 			unsigned long magic;
 
 			inode = file_inode(vma->vm_file);
 			magic = inode->i_sb->s_magic;
-			if (magic != TMPFS_MAGIC && magic != HUGETLBFS_MAGIC &&
-			    !is_vm_hugetlb_page(vma))
+			/* devtmpfs shares tmpfs's magic: regular files only. */
+			if (!is_vm_hugetlb_page(vma) &&
+			    (!S_ISREG(inode->i_mode) ||
+			     (magic != TMPFS_MAGIC && magic != HUGETLBFS_MAGIC)))
 				return -EOPNOTSUPP;
 		}
 		/* One buffer, one backing object: all anonymous or one file. */
@@ -219,20 +222,32 @@ static int ring_buf_create(const struct iovec *iov, struct ring_buf **out)
 		goto err_free_buf;
 	}
 
-	/*
-	 * Fault the range in first, writing nothing, through a path that may
-	 * drop the mmap lock and retry: userfaultfd-armed memory gets its
-	 * handler's pages, which a long-term pin under the lock cannot wait for.
-	 * Checked before too, so that a rejected file is not even touched.
-	 */
+	/* Checked first, so that a rejected file is not even touched. */
 	mmap_read_lock(mm);
 	ret = ring_buf_check_vmas(mm, ubase & PAGE_MASK, end);
 	mmap_read_unlock(mm);
 	if (ret)
 		goto err_free_pages;
+	/*
+	 * Charged before anything is faulted in or pinned, so that a small
+	 * limit refuses at once.  Decided now and kept: un-accounting must
+	 * mirror it exactly.
+	 */
+	buf->acct_locked = !capable(CAP_IPC_LOCK);
+	buf->user = get_uid(current_user());
+	if (buf->acct_locked) {
+		ret = ring_account_locked(buf->user, nr_pages);
+		if (ret)
+			goto err_put_user;
+	}
+	/*
+	 * Fault in, writing nothing, through a path that may drop the mmap
+	 * lock and retry: userfaultfd-armed memory gets its handler's pages,
+	 * which a long-term pin under the lock cannot wait for.
+	 */
 	if (fault_in_safe_writeable(u64_to_user_ptr(ubase), len)) {
 		ret = -EFAULT;
-		goto err_free_pages;
+		goto err_unaccount;
 	}
 	mmap_read_lock(mm);
 	ret = ring_buf_check_vmas(mm, ubase & PAGE_MASK, end);
@@ -241,26 +256,18 @@ static int ring_buf_create(const struct iovec *iov, struct ring_buf **out)
 					       buf->pages);
 	mmap_read_unlock(mm);
 	if (ret)
-		goto err_free_pages;
+		goto err_unaccount;
 	if (pinned != nr_pages) {
 		ret = pinned < 0 ? pinned : -EFAULT;
 		if (pinned > 0)
 			unpin_user_pages(buf->pages, pinned);
-		goto err_free_pages;
+		goto err_unaccount;
 	}
 	if (!ring_buf_pages_pinnable(buf->pages, nr_pages)) {
 		ret = -EOPNOTSUPP;
 		goto err_unpin_pages;
 	}
 
-	/* Decided now and kept: un-accounting must mirror it exactly. */
-	buf->acct_locked = !capable(CAP_IPC_LOCK);
-	buf->user = get_uid(current_user());
-	if (buf->acct_locked) {
-		ret = ring_account_locked(buf->user, nr_pages);
-		if (ret)
-			goto err_unpin;
-	}
 	atomic64_add(nr_pages, &mm->pinned_vm);
 	mmgrab(mm);
 	buf->mm = mm;
@@ -274,10 +281,13 @@ static int ring_buf_create(const struct iovec *iov, struct ring_buf **out)
 	*out = buf;
 	return 0;
 
-err_unpin:
-	free_uid(buf->user);
 err_unpin_pages:
 	unpin_user_pages(buf->pages, nr_pages);
+err_unaccount:
+	if (buf->acct_locked)
+		atomic_long_sub(nr_pages, &buf->user->locked_vm);
+err_put_user:
+	free_uid(buf->user);
 err_free_pages:
 	kvfree(buf->pages);
 err_free_buf:
