@@ -22,6 +22,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "fio.h"
 #include "optgroup.h"
@@ -48,6 +49,8 @@ extern struct ioengine_ops ioengine __attribute__((visibility("default")));
 struct ring_fio_data {
 	struct ring ring;
 	bool ring_ok;
+	void *region;			/* iotlb: fio's IO buffers, IOVA 0 */
+	size_t region_size;
 	unsigned int depth;		/* fio's iodepth: io_us that exist */
 	struct io_u **io_us;		/* by io_u->index, for fixed buffers */
 	struct iovec *iovecs;		/* by io_u->index, READV/WRITEV */
@@ -122,7 +125,7 @@ static struct fio_option options[] = {
 		.lname	= "IOTLB bounce region",
 		.type	= FIO_OPT_STR_SET,
 		.off1	= offsetof(struct ring_fio_options, iotlb),
-		.help	= "I/O through the IOTLB region: not in this module yet (rejected)",
+		.help	= "IO buffers in the ring's IOTLB region, READ_FIXED/WRITE_FIXED by IOVA",
 		.category = FIO_OPT_C_ENGINE,
 		.group	= FIO_OPT_G_INVALID,
 	},
@@ -153,8 +156,8 @@ static struct fio_option options[] = {
 static int ring_fio_check_options(struct thread_data *td,
 				  const struct ring_fio_options *o)
 {
-	if (o->iotlb) {
-		log_err("ring: iotlb needs the IOTLB region (not in this module yet)\n");
+	if (o->iotlb && (o->fixedbufs || o->fixedbufs_single)) {
+		log_err("ring: iotlb and fixedbufs are two kinds of buffer: pick one\n");
 		return 1;
 	}
 	if (o->hipri) {
@@ -266,13 +269,16 @@ static int ring_fio_register_buffers(struct thread_data *td,
 	return ring_register_buffers(&rd->ring, rd->iovecs, nr);
 }
 
-static int ring_fio_post_init(struct thread_data *td)
+static int ring_fio_setup(struct thread_data *td)
 {
 	struct ring_fio_data *rd = td->io_ops_data;
 	struct ring_fio_options *o = td->eo;
 	struct ring_params p;
 	unsigned int sq = o->sqentries ? o->sqentries : rd->depth;
 	int ret;
+
+	if (rd->ring_ok)
+		return 0;
 
 	/*
 	 * Every io_u in flight fits in the CQ ring, so completions never go
@@ -289,7 +295,71 @@ static int ring_fio_post_init(struct thread_data *td)
 		return 1;
 	}
 	rd->ring_ok = true;
+	return 0;
+}
 
+/*
+ * fio's IO buffers: with iotlb they are the ring's IOTLB region, mapped
+ * whole for the kernel to read and write, so the ring is set up now,
+ * before post_init().  Otherwise plain page-aligned memory (fio's mem=
+ * options do not combine with an engine that allocates its buffers).
+ */
+static int ring_fio_iomem_alloc(struct thread_data *td, size_t size)
+{
+	struct ring_fio_data *rd = td->io_ops_data;
+	struct ring_fio_options *o = td->eo;
+	size_t page = 4096;
+	int ret;
+
+	size = (size + page - 1) & ~(page - 1);
+	if (!o->iotlb) {
+		if (posix_memalign((void **)&td->orig_buffer, page, size))
+			return 1;
+		return 0;
+	}
+	if (ring_fio_setup(td))
+		return 1;
+	ret = ring_register_iotlb(&rd->ring, size, &rd->region);
+	if (!ret)
+		ret = ring_iotlb_map(&rd->ring, 0, size, NULL,
+				     RING_IOTLB_PERM_READ | RING_IOTLB_PERM_WRITE,
+				     0);
+	if (ret < 0) {
+		log_err("ring: iotlb: a region of %zu bytes: %s\n", size,
+			strerror(-ret));
+		return 1;
+	}
+	rd->region_size = size;
+	td->orig_buffer = rd->region;
+	return 0;
+}
+
+static void ring_fio_iomem_free(struct thread_data *td)
+{
+	struct ring_fio_data *rd = td->io_ops_data;
+
+	if (rd && rd->region) {
+		/* The mapping alone if the ring is closed already. */
+		if (rd->ring_ok)
+			ring_unregister_iotlb(&rd->ring, rd->region,
+					      rd->region_size);
+		else
+			munmap(rd->region, rd->region_size);
+		rd->region = NULL;
+	} else {
+		free(td->orig_buffer);
+	}
+	td->orig_buffer = NULL;
+}
+
+static int ring_fio_post_init(struct thread_data *td)
+{
+	struct ring_fio_data *rd = td->io_ops_data;
+	struct ring_fio_options *o = td->eo;
+	int ret;
+
+	if (ring_fio_setup(td))
+		return 1;
 	if (o->fixedbufs || o->fixedbufs_single) {
 		ret = ring_fio_register_buffers(td, rd, o);
 		if (ret < 0) {
@@ -310,7 +380,16 @@ static void ring_fio_prep_rw(struct thread_data *td, struct ring_fio_data *rd,
 	bool wr = io_u->ddir == DDIR_WRITE;
 	int fd = io_u->file->fd;
 
-	if (o->fixedbufs || o->fixedbufs_single) {
+	if (rd->region) {
+		__u64 iova = (char *)io_u->xfer_buf - (char *)rd->region;
+
+		if (wr)
+			ring_prep_write_iova(sqe, fd, iova, io_u->xfer_buflen,
+					     io_u->offset);
+		else
+			ring_prep_read_iova(sqe, fd, iova, io_u->xfer_buflen,
+					    io_u->offset);
+	} else if (o->fixedbufs || o->fixedbufs_single) {
 		int slot = o->fixedbufs_single ? 0 : io_u->index;
 
 		if (wr)
@@ -535,6 +614,8 @@ struct ioengine_ops ioengine = {
 				  FIO_ASYNCIO_SETS_ISSUE_TIME,
 	.init			= ring_fio_init,
 	.post_init		= ring_fio_post_init,
+	.iomem_alloc		= ring_fio_iomem_alloc,
+	.iomem_free		= ring_fio_iomem_free,
 	.io_u_init		= ring_fio_io_u_init,
 	.queue			= ring_fio_queue,
 	.commit			= ring_fio_commit,
