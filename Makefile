@@ -4,9 +4,11 @@
 #                        every kernel of the test matrix, and the test programs
 #   make KDIR=/path      ring.ko for that one kernel tree, in kmod/ring.ko
 #   make check           host tests, then the VM suite on every matrix kernel
+#   make bench           the benchmark matrix, ring vs io_uring, on 6.1 and
+#                        6.12 in the VM (BENCH_ARGS=--wall: wall clock)
 #   make demo            a NOP round trip and NOP ops/s in the VM, per kernel
 #
-# check and demo first install whatever is missing (tools/deps.sh), then
+# check, bench and demo first install whatever is missing (tools/deps.sh), then
 # build in a sub-make, so that the kernel matrix is read after the install.
 #
 # The matrix is every kernel with both an image in /boot and a build tree in
@@ -22,7 +24,7 @@ USER_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -fPIC $(WARN_CFLAGS) -Iinclude -Iinclude
 KMOD_SRCS	:= $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild Kbuild \
 		   include/uapi/linux/ring.h
 
-.PHONY: all lib modules tests check demo deps clean
+.PHONY: all lib modules tests check bench demo deps clean
 all: lib modules tests
 
 # ---- the module --------------------------------------------------------
@@ -59,6 +61,10 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory all
 	@tools/check
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@tools/bench/run $(BENCH_ARGS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -6,8 +6,6 @@ RINGBENCH_SRCS	:= $(wildcard tools/ringbench/*.c)
 RINGBENCH_HDRS	:= $(wildcard tools/ringbench/*.h) include/libring.h \
 		   include/uapi/linux/ring.h
 
-.PHONY: bench
-bench: $(BUILD)/tools/ringbench
 tests: $(BUILD)/tools/ringbench
 
 # A handful of small files: one compile, no object directory.
