@@ -27,6 +27,7 @@
  *    iotlb_max_bytes raised) work or fail cleanly, without kernel WARNs.
  */
 #include "fixedtest.h"
+#include "probe.h"
 
 #include <grp.h>
 #include <signal.h>
@@ -38,47 +39,7 @@
 #define PARAM_MAX	"/sys/module/ring/parameters/iotlb_max_bytes"
 #define RW		(RING_IOTLB_PERM_READ | RING_IOTLB_PERM_WRITE)
 
-/* ---- touching the mapping: SIGBUS/SIGSEGV caught, never fatal --------- */
-
-static __thread sigjmp_buf *probe_jb;
-static __thread volatile int probe_sig;
-
-static void probe_handler(int sig)
-{
-	probe_sig = sig;
-	if (probe_jb)
-		siglongjmp(*probe_jb, 1);
-	/* Not probing: the default action when the access is retried. */
-	signal(sig, SIG_DFL);
-}
-
-static void probe_install(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = probe_handler;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGBUS, &sa, NULL);
-	sigaction(SIGSEGV, &sa, NULL);
-}
-
-/* memcpy that may fault on either side: 0, or the signal it got. */
-static int probe_copy(void *dst, const void *src, size_t len)
-{
-	sigjmp_buf jb;
-
-	probe_install();
-	if (sigsetjmp(jb, 1)) {
-		probe_jb = NULL;
-		return probe_sig;
-	}
-	probe_jb = &jb;
-	memcpy(dst, src, len);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	probe_jb = NULL;
-	return 0;
-}
+/* Touching the mapping: SIGBUS/SIGSEGV caught, never fatal (probe.h). */
 
 static int probe_read(const void *p)
 {

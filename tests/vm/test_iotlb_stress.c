@@ -35,6 +35,7 @@
  * already (and unmounted again); without it the tests SKIP with the reason.
  */
 #include "fixedtest.h"
+#include "probe.h"
 
 #include <poll.h>
 #include <pthread.h>
@@ -47,47 +48,6 @@
 
 #define NP(n)		((size_t)(n) * PG)
 #define RW		(RING_IOTLB_PERM_READ | RING_IOTLB_PERM_WRITE)
-
-/* ---- SIGBUS-safe access -------------------------------------------------- */
-
-static __thread sigjmp_buf *probe_jb;
-static __thread volatile int probe_sig;
-
-static void probe_handler(int sig)
-{
-	probe_sig = sig;
-	if (probe_jb)
-		siglongjmp(*probe_jb, 1);
-	/* Not probing: the default action when the access is retried. */
-	signal(sig, SIG_DFL);
-}
-
-static void probe_install(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = probe_handler;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGBUS, &sa, NULL);
-	sigaction(SIGSEGV, &sa, NULL);
-}
-
-/* memcpy that may fault on either side: 0, or the signal it got. */
-static int probe_copy(void *dst, const void *src, size_t len)
-{
-	sigjmp_buf jb;
-
-	if (sigsetjmp(jb, 1)) {
-		probe_jb = NULL;
-		return probe_sig;
-	}
-	probe_jb = &jb;
-	memcpy(dst, src, len);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	probe_jb = NULL;
-	return 0;
-}
 
 /* ---- cgroup v2 ---------------------------------------------------------- */
 
@@ -343,9 +303,9 @@ static void *toucher(void *p)
 		atomic_fetch_add(&s->touches, 1);
 		if (pg >= T_FIRST && pg < NEVER) {
 			token++;
-			sig = probe_copy(at, &token, 8);
+			sig = probe_copy_raw(at, &token, 8);
 			if (!sig)
-				sig = probe_copy(&v, at, 8);
+				sig = probe_copy_raw(&v, at, 8);
 			if (!sig && v != token && v) {
 				snprintf(s->terr, sizeof(s->terr),
 					 "page %u: wrote token %llu, read %llu back",
@@ -357,7 +317,7 @@ static void *toucher(void *p)
 			if (!sig && !v)
 				atomic_fetch_add(&s->zeroed, 1);
 		} else {
-			sig = probe_copy(&v, at, 8);
+			sig = probe_copy_raw(&v, at, 8);
 			if (!sig && pg >= NEVER) {
 				snprintf(s->terr, sizeof(s->terr),
 					 "never-mapped page %u was readable", pg);
