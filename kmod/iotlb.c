@@ -17,6 +17,7 @@
  * Every user of a page holds a reference: the table, each PTE, and each
  * request for the duration of its I/O.  Unmap drops only the table's.
  */
+#include <linux/err.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -182,16 +183,20 @@ int ring_unregister_iotlb(struct ring_ctx *ctx)
 	return 0;
 }
 
-static int ring_iotlb_map_args(void __user *arg, struct ring_iotlb_map *m,
-			       u64 *end)
+/* The region, and the MAP/UNMAP argument checked for alignment. */
+static struct ring_iotlb *ring_iotlb_map_args(struct ring_ctx *ctx,
+					      void __user *arg,
+					      struct ring_iotlb_map *m, u64 *end)
 {
+	if (!ctx->iotlb)
+		return ERR_PTR(-ENXIO);
 	if (copy_from_user(m, arg, sizeof(*m)))
-		return -EFAULT;
+		return ERR_PTR(-EFAULT);
 	if (!m->size || !PAGE_ALIGNED(m->iova) || !PAGE_ALIGNED(m->size))
-		return -EINVAL;
+		return ERR_PTR(-EINVAL);
 	if (check_add_overflow(m->iova, m->size, end))
-		return -EINVAL;
-	return 0;
+		return ERR_PTR(-EINVAL);
+	return ctx->iotlb;
 }
 
 /*
@@ -231,19 +236,17 @@ static void ring_iotlb_put_pages(struct page **pages, unsigned long nr)
 
 int ring_iotlb_map(struct ring_ctx *ctx, void __user *arg)
 {
-	struct ring_iotlb *tlb = ctx->iotlb;
 	struct page **in_pages = NULL;
 	struct ring_iotlb_range *r;
 	struct ring_iotlb_map m;
 	unsigned long first, nr, i;
+	struct ring_iotlb *tlb;
 	u64 end;
 	int ret;
 
-	if (!tlb)
-		return -ENXIO;
-	ret = ring_iotlb_map_args(arg, &m, &end);
-	if (ret)
-		return ret;
+	tlb = ring_iotlb_map_args(ctx, arg, &m, &end);
+	if (IS_ERR(tlb))
+		return PTR_ERR(tlb);
 	if (end > tlb->size)
 		return -EINVAL;
 	if (!m.perm || (m.perm & ~(RING_IOTLB_PERM_READ | RING_IOTLB_PERM_WRITE)))
@@ -325,19 +328,17 @@ static int ring_iotlb_bounce_out(struct page **pages, unsigned long nr,
 
 int ring_iotlb_unmap(struct ring_ctx *ctx, void __user *arg)
 {
-	struct ring_iotlb *tlb = ctx->iotlb;
 	struct page **out_pages = NULL;
 	struct ring_iotlb_range *r;
 	struct ring_iotlb_map m;
 	unsigned long first, nr, i;
+	struct ring_iotlb *tlb;
 	u64 end;
 	int ret;
 
-	if (!tlb)
-		return -ENXIO;
-	ret = ring_iotlb_map_args(arg, &m, &end);
-	if (ret)
-		return ret;
+	tlb = ring_iotlb_map_args(ctx, arg, &m, &end);
+	if (IS_ERR(tlb))
+		return PTR_ERR(tlb);
 
 	down_write(&ctx->iotlb_rwsem);
 	r = ring_iotlb_find(tlb, m.iova, end);
