@@ -558,9 +558,10 @@ void expect_stats(const struct ring_stats *base, const char *what)
 	struct ring_stats now;
 
 	if (!stats_wait_equal(base, 5000, &now))
-		fail_msg("%s: stats rings %ld requests %ld pages %ld, baseline "
-			 "%ld %ld %ld", what, now.rings, now.requests, now.pages,
-			 base->rings, base->requests, base->pages);
+		fail_msg("%s: stats rings %ld requests %ld pages %ld iotlb_pages "
+			 "%ld, baseline %ld %ld %ld %ld", what, now.rings,
+			 now.requests, now.pages, now.iotlb_pages, base->rings,
+			 base->requests, base->pages, base->iotlb_pages);
 }
 
 void expect_no_requests(const struct ring_stats *base, const char *what)

@@ -257,7 +257,7 @@ unsigned raw_sq_flags(const struct raw_ring *r)
 	return __atomic_load_n(r->sq_flags, __ATOMIC_ACQUIRE);
 }
 
-static long read_long(const char *path)
+long read_long(const char *path)
 {
 	FILE *f = fopen(path, "re");
 	long v;
@@ -275,7 +275,9 @@ bool stats_get(struct ring_stats *s)
 	s->rings = read_long(STATS_DIR "rings");
 	s->requests = read_long(STATS_DIR "requests");
 	s->pages = read_long(STATS_DIR "pages");
-	return s->rings >= 0 && s->requests >= 0 && s->pages >= 0;
+	s->iotlb_pages = read_long(STATS_DIR "iotlb_pages");
+	return s->rings >= 0 && s->requests >= 0 && s->pages >= 0 &&
+	       s->iotlb_pages >= 0;
 }
 
 bool stats_wait_equal(const struct ring_stats *want, int timeout_ms,
@@ -290,7 +292,7 @@ bool stats_wait_equal(const struct ring_stats *want, int timeout_ms,
 		if (last)
 			*last = s;
 		if (s.rings == want->rings && s.requests == want->requests &&
-		    s.pages == want->pages)
+		    s.pages == want->pages && s.iotlb_pages == want->iotlb_pages)
 			return true;
 		if (now_ns() > deadline)
 			return false;

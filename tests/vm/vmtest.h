@@ -41,6 +41,7 @@ struct ring_stats {
 	long rings;
 	long requests;
 	long pages;
+	long iotlb_pages;
 };
 
 const char *ring_dev(void);
@@ -84,6 +85,9 @@ unsigned raw_sq_flags(const struct raw_ring *r);
 
 /* Statistics; false (and -1 fields) if the sysfs files are missing. */
 bool stats_get(struct ring_stats *s);
+
+/* The number at the start of a file (sysfs, /proc), or -1. */
+long read_long(const char *path);
 /* Wait up to timeout_ms for the stats to equal want; true if they do. */
 bool stats_wait_equal(const struct ring_stats *want, int timeout_ms,
 		      struct ring_stats *last);
