@@ -192,19 +192,6 @@ static inline long first_diff(const void *a, const void *b, size_t len)
 
 static long hugetlb_saved = -1;
 
-static inline long read_sysctl_long(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	long v = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
 static inline bool write_sysctl_long(const char *path, long v)
 {
 	FILE *f = fopen(path, "we");
@@ -240,7 +227,7 @@ static inline bool hugetlb_reserve(long n, char *why, size_t len)
 			 meminfo_kb("Hugepagesize"));
 		return false;
 	}
-	total = read_sysctl_long(NR_HUGEPAGES);
+	total = read_long(NR_HUGEPAGES);
 	free_now = meminfo_kb("HugePages_Free");
 	if (total < 0 || free_now < 0) {
 		snprintf(why, len, "no hugetlb support (%s, HugePages_Free)",

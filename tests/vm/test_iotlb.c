@@ -127,7 +127,7 @@ static void expect_unchanged(int fd, const struct tlbinfo *before,
 
 static unsigned long long param_max(void)
 {
-	long v = read_sysctl_long(PARAM_MAX);
+	long v = read_long(PARAM_MAX);
 
 	if (v <= 0)
 		fail_msg("cannot read %s", PARAM_MAX);
@@ -1652,7 +1652,7 @@ static void test_nobody_no_memlock(void **state)
 /* The kernel's taint has the WARN bit: some WARN_ON fired since boot. */
 static bool kernel_warned(void)
 {
-	return read_sysctl_long("/proc/sys/kernel/tainted") & TAINT_WARN;
+	return read_long("/proc/sys/kernel/tainted") & TAINT_WARN;
 }
 
 static void set_max(unsigned long long v)
