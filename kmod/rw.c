@@ -74,6 +74,8 @@ int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe)
 {
 	struct ring_rw *rw = &req->rw;
 	bool write = ring_rw_is_write(req);
+	/* The ABI's __u32 carries the kernel's RWF_* bits unchanged. */
+	rwf_t rw_flags = (__force rwf_t)sqe->rw_flags;
 	struct file *file;
 	s64 off = sqe->off;
 	int ret;
@@ -112,16 +114,23 @@ int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe)
 	/* Validate RWF_* once; every attempt starts from these flags. */
 	rw->kiocb.ki_filp = file;
 	rw->kiocb.ki_flags = iocb_flags(file);
-	ret = ring_kiocb_set_rw_flags(&rw->kiocb, sqe->rw_flags,
+	ret = ring_kiocb_set_rw_flags(&rw->kiocb, rw_flags,
 				      write ? WRITE : READ);
 	if (ret)
 		return ret;
+	/*
+	 * RWF_HIPRI makes O_DIRECT bios polled, and a ring has no IOPOLL mode
+	 * to poll them: they would end only when the block layer times them
+	 * out.  io_uring without IORING_SETUP_IOPOLL refuses it the same way.
+	 */
+	if (rw->kiocb.ki_flags & IOCB_HIPRI)
+		return -EINVAL;
 	if (write)
 		rw->kiocb.ki_flags |= IOCB_WRITE;
 	rw->kiocb_flags = rw->kiocb.ki_flags;
 	rw->kiocb.ki_ioprio = get_current_ioprio();
 	/* Those who asked not to wait get -EAGAIN, as from preadv2(). */
-	if ((sqe->rw_flags & RWF_NOWAIT) ||
+	if ((rw_flags & RWF_NOWAIT) ||
 	    ((file->f_flags & O_NONBLOCK) && (file->f_mode & FMODE_NOWAIT)))
 		req->flags |= RING_REQ_F_NOWAIT;
 

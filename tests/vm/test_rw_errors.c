@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * Errors of READ/WRITE/READV/WRITEV/FSYNC, each an exact errno in the CQE
- * (never an ioctl error), with nothing changed in the file and nothing
- * leaked: after every case fdinfo Inflight is 0 and the module's live
- * request count is back at its baseline; after each test all its
- * counters are.
+ * Errors of READ/WRITE/READV/WRITEV/FSYNC (and, for RWF_HIPRI, of
+ * READ_FIXED/WRITE_FIXED), each an exact errno in the CQE (never an ioctl
+ * error), with nothing changed in the file and nothing leaked: after every
+ * case fdinfo Inflight is 0 and the module's live request count is back at
+ * its baseline; after each test all its counters are.
  */
 #include "iotest.h"
 
@@ -463,6 +463,162 @@ static void test_bad_rw_flags(void **state)
 	fx_exit(&f, "bad rw_flags");
 }
 
+/*
+ * RWF_HIPRI asks for a polled bio, and a ring has no IOPOLL mode to poll
+ * it: such a read would complete only when the block layer timed it out,
+ * with close() waiting for it.  io_uring without IORING_SETUP_IOPOLL says
+ * -EINVAL; so must every read and write opcode here, alone or with other
+ * valid flags, and the failed request must leave nothing behind.  (As in
+ * io_uring, flags the file cannot honour at all are reported first: with
+ * an unknown bit, or RWF_NOWAIT on a file without FMODE_NOWAIT, the
+ * answer is -EOPNOTSUPP.)
+ */
+static const unsigned hipri_flags[] = {
+	RWF_HIPRI, RWF_HIPRI | RWF_DSYNC, RWF_HIPRI | RWF_SYNC,
+};
+
+static void test_hipri(void **state)
+{
+	static const int ops[] = {
+		RING_OP_READ, RING_OP_WRITE, RING_OP_READV, RING_OP_WRITEV,
+		RING_OP_READ_FIXED, RING_OP_WRITE_FIXED,
+	};
+	struct fixture f;
+	struct iovec reg;
+	unsigned char *fbuf;
+	void *region;
+	unsigned i, k;
+
+	fx_init(&f, "RWF_HIPRI");
+	fbuf = xalloc(FILE_SIZE);
+	memset(fbuf, 0x66, FILE_SIZE);
+	memset(f.buf, 0x66, sizeof(f.buf));
+	reg = (struct iovec){ fbuf, FILE_SIZE };
+	expect_ret(ring_register_buffers(&f.ring, &reg, 1), 0);
+	expect_ret(ring_register_iotlb(&f.ring, FILE_SIZE, &region), 0);
+	expect_ret(ring_iotlb_map(&f.ring, 0, FILE_SIZE, NULL,
+				  RING_IOTLB_PERM_READ | RING_IOTLB_PERM_WRITE,
+				  0), 0);
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		for (k = 0; k < sizeof(hipri_flags) / sizeof(hipri_flags[0]);
+		     k++) {
+			struct ring_sqe s;
+
+			if (ops[i] == RING_OP_READ_FIXED ||
+			    ops[i] == RING_OP_WRITE_FIXED) {
+				ring_prep_rw(ops[i], &s, f.t.fd, fbuf, 100, 0);
+				s.user_data = ++f.ud;
+				s.rw_flags = hipri_flags[k];
+				check(&f, &s, -EINVAL,
+				      "%s (buffer 0) with rw_flags 0x%x",
+				      ops[i] == RING_OP_READ_FIXED ?
+				      "READ_FIXED" : "WRITE_FIXED",
+				      hipri_flags[k]);
+				if (ops[i] == RING_OP_READ_FIXED)
+					ring_prep_read_iova(&s, f.t.fd, 0, 100, 0);
+				else
+					ring_prep_write_iova(&s, f.t.fd, 0, 100, 0);
+				s.user_data = ++f.ud;
+				s.rw_flags = hipri_flags[k];
+				check(&f, &s, -EINVAL,
+				      "%s (IOTLB) with rw_flags 0x%x",
+				      ops[i] == RING_OP_READ_FIXED ?
+				      "READ_FIXED" : "WRITE_FIXED",
+				      hipri_flags[k]);
+				continue;
+			}
+			s = good(&f, ops[i], f.t.fd);
+			s.rw_flags = hipri_flags[k];
+			check(&f, &s, -EINVAL, "%s with rw_flags 0x%x",
+			      op_name(ops[i]), hipri_flags[k]);
+			/* At the file position too. */
+			s = good(&f, ops[i], f.t.fd);
+			s.off = (__u64)-1;
+			s.rw_flags = hipri_flags[k];
+			check(&f, &s, -EINVAL,
+			      "%s at the file position with rw_flags 0x%x",
+			      op_name(ops[i]), hipri_flags[k]);
+		}
+	/* Nothing read moved the file position. */
+	assert_int_equal(lseek(f.t.fd, 0, SEEK_CUR), 0);
+	for (i = 0; i < 4; i++) {
+		struct ring_sqe s = good(&f, rw_ops[i], f.t.fd);
+
+		s.rw_flags = RWF_HIPRI | (1U << 31);
+		check(&f, &s, -EOPNOTSUPP, "%s with rw_flags 0x%x",
+		      op_name(rw_ops[i]), s.rw_flags);
+	}
+	/* The same requests without RWF_HIPRI still work. */
+	{
+		struct ring_sqe s = good(&f, RING_OP_READ, f.t.fd);
+
+		check(&f, &s, 100, "READ without RWF_HIPRI");
+		ring_prep_read_fixed(&s, f.t.fd, fbuf, 100, 0, 0);
+		s.user_data = ++f.ud;
+		check(&f, &s, 100, "READ_FIXED without RWF_HIPRI");
+		ring_prep_read_iova(&s, f.t.fd, 0, 100, 0);
+		s.user_data = ++f.ud;
+		check(&f, &s, 100, "READ_FIXED (IOTLB) without RWF_HIPRI");
+	}
+	expect_ret(ring_unregister_iotlb(&f.ring, region, FILE_SIZE), 0);
+	expect_ret(ring_unregister_buffers(&f.ring), 0);
+	fx_exit(&f, "RWF_HIPRI");
+	free(fbuf);
+}
+
+/*
+ * The case that hurt: O_DIRECT on a block device, where RWF_HIPRI makes a
+ * polled bio.  -EINVAL before anything reaches the device.
+ */
+static void test_hipri_direct(void **state)
+{
+	static const unsigned flags[] = {
+		RWF_HIPRI, RWF_HIPRI | RWF_NOWAIT, RWF_HIPRI | RWF_DSYNC,
+	};
+	struct ring_stats base;
+	struct target t;
+	struct ring ring;
+	unsigned char *buf, *before, *after;
+	unsigned k;
+
+	require_ring();
+	stats_baseline(&base);
+	target_open(&t, TGT_NULLB, true, 0, 1 << 20);
+	buf = xalloc(4096);
+	before = xalloc(4096);
+	after = xalloc(4096);
+	assert_int_equal(pread(t.fd, before, 4096, 0), 4096);
+	memset(buf, (before[0] ^ 0xff) & 0xff, 4096);
+	ring_init_or_fail(&ring, 4);
+	for (k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+		struct ring_sqe s;
+
+		ring_prep_read(&s, t.fd, buf, 4096, 0);
+		s.rw_flags = flags[k];
+		s.user_data = 2 * k;
+		expect_ret_msg(run_one(&ring, &s), -EINVAL,
+			       "O_DIRECT READ with rw_flags 0x%x",
+			       flags[k]);
+		ring_prep_write(&s, t.fd, buf, 4096, 0);
+		s.rw_flags = flags[k];
+		s.user_data = 2 * k + 1;
+		expect_ret_msg(run_one(&ring, &s), -EINVAL,
+			       "O_DIRECT WRITE with rw_flags 0x%x",
+			       flags[k]);
+		expect_inflight0(&ring, "O_DIRECT RWF_HIPRI");
+		expect_no_requests(&base, "O_DIRECT RWF_HIPRI");
+	}
+	/* The refused writes wrote nothing. */
+	assert_int_equal(pread(t.fd, after, 4096, 0), 4096);
+	assert_memory_equal(after, before, 4096);
+	ring_queue_exit(&ring);
+	free(buf);
+	free(before);
+	free(after);
+	target_close(&t);
+	expect_stats(&base, "O_DIRECT RWF_HIPRI");
+}
+
 /* FSYNC on a pipe, FSYNC flags other than DATASYNC: -EINVAL. */
 static void test_fsync_errors(void **state)
 {
@@ -707,6 +863,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_bad_iovec),
 	cmocka_unit_test(test_too_many_iovecs),
 	cmocka_unit_test(test_bad_rw_flags),
+	cmocka_unit_test(test_hipri),
+	cmocka_unit_test(test_hipri_direct),
 	cmocka_unit_test(test_fsync_errors),
 	cmocka_unit_test(test_ioprio_buf_index),
 	cmocka_unit_test(test_errors_in_batch),
