@@ -14,6 +14,9 @@
  *  - lock (spinlock) guards the range list for the I/O path, which must not
  *    sleep on it; ranges change under both locks.
  *  - pages[] slots are filled with cmpxchg and emptied under iotlb_rwsem.
+ *    Their index comes from a user's IOVA or mmap offset: every access
+ *    goes through array_index_nospec() after the range check, so a
+ *    mispredicted check cannot read or write past the table (Spectre v1).
  * Every user of a page holds a reference: the table, each PTE, and each
  * request for the duration of its I/O.  Unmap drops only the table's.
  */
@@ -21,6 +24,7 @@
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/nospec.h>
 #include <linux/overflow.h>
 #include <linux/rwsem.h>
 #include <linux/seq_file.h>
@@ -81,7 +85,10 @@ static void ring_iotlb_resident(struct ring_iotlb *tlb, long nr)
 	atomic_long_add(nr, &ring_stats.iotlb_pages);
 }
 
-/* The page at @idx, allocated zeroed if need be, with a reference. */
+/*
+ * The page at @idx, allocated zeroed if need be, with a reference.  @idx
+ * has been checked against a mapped range and clamped by the caller.
+ */
 static struct page *ring_iotlb_get_page(struct ring_iotlb *tlb,
 					unsigned long idx)
 {
@@ -110,7 +117,9 @@ static void ring_iotlb_drop_pages(struct ring_iotlb *tlb, unsigned long first,
 	unsigned long i;
 
 	for (i = first; i < first + nr; i++) {
-		struct page *page = xchg(&tlb->pages[i], NULL);
+		/* @first comes from UNMAP's IOVA, checked by the caller. */
+		unsigned long idx = array_index_nospec(i, tlb->nr_pages);
+		struct page *page = xchg(&tlb->pages[idx], NULL);
 
 		if (page) {
 			ring_iotlb_resident(tlb, -1);
@@ -282,7 +291,10 @@ int ring_iotlb_map(struct ring_ctx *ctx, void __user *arg)
 	}
 	/* Unmapped slots are empty: the range starts zeroed, or filled. */
 	for (i = 0; in_pages && i < nr; i++) {
-		tlb->pages[first + i] = in_pages[i];
+		unsigned long idx = array_index_nospec(first + i,
+						       tlb->nr_pages);
+
+		tlb->pages[idx] = in_pages[i];
 		ring_iotlb_resident(tlb, 1);
 	}
 	spin_lock(&tlb->lock);
@@ -356,7 +368,10 @@ int ring_iotlb_unmap(struct ring_ctx *ctx, void __user *arg)
 			return -ENOMEM;
 		}
 		for (i = 0; i < nr; i++) {
-			out_pages[i] = READ_ONCE(tlb->pages[first + i]);
+			unsigned long idx = array_index_nospec(first + i,
+							       tlb->nr_pages);
+
+			out_pages[i] = READ_ONCE(tlb->pages[idx]);
 			if (out_pages[i])
 				get_page(out_pages[i]);
 		}
@@ -420,7 +435,8 @@ int ring_iotlb_import(struct ring_ctx *ctx, u64 iova, u32 len, int dir,
 	 * then uses a page nobody else sees, and our reference frees it.
 	 */
 	for (i = 0; i < nr; i++) {
-		struct page *page = ring_iotlb_get_page(tlb, first + i);
+		unsigned long idx = array_index_nospec(first + i, tlb->nr_pages);
+		struct page *page = ring_iotlb_get_page(tlb, idx);
 
 		if (!page) {
 			rw->iotlb_nr = i;
@@ -455,6 +471,7 @@ static vm_fault_t ring_iotlb_fault(struct vm_fault *vmf)
 	u64 iova = ((u64)vmf->pgoff << PAGE_SHIFT) - RING_OFF_IOTLB;
 	struct ring_iotlb *tlb;
 	struct page *page;
+	unsigned long idx;
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 
 	/* Under iotlb_rwsem: unmap cannot zap before our PTE is in. */
@@ -462,7 +479,8 @@ static vm_fault_t ring_iotlb_fault(struct vm_fault *vmf)
 	tlb = ctx->iotlb;
 	if (!tlb || !ring_iotlb_find(tlb, iova, iova + PAGE_SIZE))
 		goto out_unlock;
-	page = ring_iotlb_get_page(tlb, iova >> PAGE_SHIFT);
+	idx = array_index_nospec(iova >> PAGE_SHIFT, tlb->nr_pages);
+	page = ring_iotlb_get_page(tlb, idx);
 	if (!page) {
 		ret = VM_FAULT_OOM;
 		goto out_unlock;
