@@ -1012,6 +1012,54 @@ long self_status_kb(const char *key)
 	return proc_kb("/proc/self/status", key);
 }
 
+/* Free pages on the per-CPU lists: the "count:" lines of /proc/zoneinfo. */
+static long pcp_free_kb(void)
+{
+	char line[256];
+	long pages = 0;
+	FILE *f = fopen("/proc/zoneinfo", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = line + strspn(line, " \t");
+
+		if (!strncmp(p, "count:", 6))
+			pages += strtol(p + 6, NULL, 10);
+	}
+	fclose(f);
+	return pages * (sysconf(_SC_PAGESIZE) >> 10);
+}
+
+long mem_unexplained_kb(void)
+{
+	static const char *const used[] = {
+		"AnonPages", "Cached", "Buffers", "SwapCached", "Slab",
+		"KernelStack", "PageTables", "SecPageTables", "Percpu",
+		"Hugetlb",
+	};
+	long held = 0, pcp = -1;
+	unsigned i, tries;
+
+	/* Pages move between the lists and MemFree: read until still. */
+	for (tries = 0; tries < 20; tries++) {
+		long before = pcp_free_kb();
+
+		held = meminfo_kb("MemTotal") - meminfo_kb("MemFree");
+		for (i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
+			long kb = meminfo_kb(used[i]);
+
+			if (kb > 0)	/* -1: this kernel has no such line */
+				held -= kb;
+		}
+		pcp = pcp_free_kb();
+		if (pcp == before)
+			break;
+		usleep(10000);
+	}
+	return held - pcp;
+}
+
 void drop_caches(void)
 {
 	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);

@@ -165,5 +165,15 @@ long meminfo_kb(const char *key);
 long self_status_kb(const char *key);
 /* echo 3 > /proc/sys/vm/drop_caches (best effort). */
 void drop_caches(void);
+/*
+ * Memory in use that no counter of /proc/meminfo explains, in kB: MemTotal
+ * minus free pages (the buddy lists and the per-CPU lists, which MemFree
+ * leaves out and which hold tens of MiB after a busy run), anon, page
+ * cache, buffers, slab, kernel stacks, page tables, per-CPU areas and huge
+ * pages.  Pages a module allocates and keeps, or keeps by a leaked
+ * reference after their owner freed them, show up here and nowhere else.
+ * Call after drop_caches(), with the system quiet.
+ */
+long mem_unexplained_kb(void);
 
 #endif /* IOTEST_H */
