@@ -32,8 +32,15 @@ void ring_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "BufferSlots:\t%u\n", READ_ONCE(ctx->nr_bufs));
 	seq_printf(m, "PinnedPages:\t%ld\n", READ_ONCE(ctx->buf_pinned_pages));
 	seq_printf(m, "BufferBvecs:\t%ld\n", READ_ONCE(ctx->buf_bvecs));
-	/* The region may be unregistered meanwhile: hold it still. */
-	mutex_lock(&ctx->uring_lock);
-	ring_iotlb_show_fdinfo(ctx, m);
-	mutex_unlock(&ctx->uring_lock);
+	/*
+	 * The region may be unregistered meanwhile: hold it still.  But only
+	 * if uring_lock is free: its owner may sleep in a copy from user
+	 * memory (REGISTER) that a userfaultfd or FUSE server can hold up
+	 * for ever, and fdinfo readers must not hang with it.  Like io_uring,
+	 * leave out what needs the lock instead.
+	 */
+	if (mutex_trylock(&ctx->uring_lock)) {
+		ring_iotlb_show_fdinfo(ctx, m);
+		mutex_unlock(&ctx->uring_lock);
+	}
 }
