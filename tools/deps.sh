@@ -16,6 +16,8 @@ pkgs=(
 	busybox-static cpio kmod xz-utils coreutils
 	# building the module, libring and the tests (binutils: readelf)
 	build-essential binutils pkg-config libcmocka-dev liburing-dev fio
+	# make check: sparse over the module (make C=2, tools/check)
+	sparse
 	# the debug kernel's headers (objtool) need it and do not say so
 	libelf1
 	# the I/O tests: an ext4 image on a loop device (mkfs.ext4, losetup)
