@@ -120,6 +120,12 @@ int ring_register(unsigned int fd, unsigned int opcode, const void *arg,
 int ring_register_buffers(struct ring *ring, const struct iovec *iovecs,
 			  unsigned nr_iovecs);
 int ring_unregister_buffers(struct ring *ring);
+/*
+ * The most workers the ring may run at once: values[0] for regular files
+ * and block devices, values[1] for other files; 0 keeps a limit.  The
+ * previous limits are stored back into values[].
+ */
+int ring_register_iowq_max_workers(struct ring *ring, unsigned int *values);
 int ring_register_buffers_update(struct ring *ring, unsigned off,
 				 const struct iovec *iovecs, unsigned nr);
 

@@ -3,48 +3,225 @@
  * Requests that could not finish without waiting at submission.
  *
  * Pollable files (pipes, sockets, ttys: -EAGAIN means "nothing there yet")
- * are armed on their wait queue and retried, still non-blocking, when they
- * wake us; no thread waits for them, and closing the ring cancels them.
- * Everything else (regular files and block devices, fsync, and files that
- * cannot be asked not to block, such as pipes before 6.3) goes to a bounded
- * pool of workers that run with the ring's mm and the credentials of the
- * task that set it up.  A worker waiting on a file that is neither a regular
- * file nor a block device may wait forever, so teardown interrupts it with
- * SIGKILL, which such a worker accepts only while it runs the request.
+ * are armed on their wait queues and retried, still non-blocking, when they
+ * wake us.  Everything else (regular files and block devices that would
+ * wait, fsync, files that cannot be asked not to block) goes to the ring's
+ * own workers: kernel threads that belong to this ring alone, bounded per
+ * ring (RING_REGISTER_IOWQ_MAX_WORKERS) and per user (max_user_workers),
+ * so that no user can take another's capacity.
  *
- * A poll-armed request has one owner at a time, decided by a cmpxchg on
- * poll.state: the wake-up (ARMED -> FIRED, which queues the retry), or
- * teardown (ARMED -> CANCELLED), or the arming code itself when the file
- * turns out to be ready or not waitable.
+ * Who owns a request (may run, retry, complete or re-arm it):
+ *
+ *  - at submission, the submitting task;
+ *  - while it is queued for a worker, the queue (async_lock), until a
+ *    worker takes it or cancellation drains the queue;
+ *  - while a worker runs it, that worker;
+ *  - while it is armed on a file's wait queues, whoever takes poll.refs
+ *    from 0: a wake-up or cancellation.  The arming task holds 1 while it
+ *    arms, so nothing can complete the request, or read its half-built
+ *    wait entries, before vfs_poll() has returned.  An owner that finds
+ *    poll.refs raised by others when it lets go keeps the request.  The
+ *    owner first takes the request off its wait queues and poll_list;
+ *    after that nobody else can reach it.
+ *
+ * A worker touches user memory only with the ring's mm loaded, after
+ * mmget_not_zero(); when that fails the mm is gone or going, and the
+ * request completes with -ECANCELED without running.  Workers run with the
+ * credentials of the task that submitted the request (req->creds).
+ *
+ * The ring is "dying" from when its owner process exits or execs
+ * (ring_flush()), its mm goes (ring_mm_release()), or its last file
+ * reference goes (teardown).  From then on nothing is armed and nothing
+ * runs: armed requests, queued requests and, by SIGKILL, the waits of
+ * running ones end with -ECANCELED, and teardown drains what arrives late.
  */
+#include <linux/hashtable.h>
 #include <linux/kthread.h>
+#include <linux/mmu_notifier.h>
 #include <linux/module.h>
 #include <linux/poll.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <linux/wait_bit.h>
 #include <linux/workqueue.h>
 
 #include "opdef.h"
 
-static unsigned int max_workers = 32;
+static unsigned int max_workers = 16;
 module_param(max_workers, uint, 0444);
 MODULE_PARM_DESC(max_workers,
-		 "Workers running requests that must block (default 32)");
+		 "Most workers of each class one ring may run (default 16)");
 
+static unsigned int max_user_workers = 64;
+module_param(max_user_workers, uint, 0444);
+MODULE_PARM_DESC(max_user_workers,
+		 "Most workers all rings of one user may run (default 64)");
+
+/* An idle worker exits after this long; the next request starts another. */
+#define RING_WORKER_IDLE	(5 * HZ)
+
+/* Deferred frees and worker creation: flushed before the module goes. */
 static struct workqueue_struct *ring_wq;
 
-int ring_async_init(void)
+/* ---- users' worker budgets --------------------------------------------- */
+
+/* The worker budget of one user (real uid), shared by all its rings. */
+struct ring_user {
+	struct hlist_node node;		/* ring_users */
+	kuid_t uid;
+	unsigned int rings;
+	unsigned int nr_workers;
+	struct list_head starved;	/* rings waiting for budget */
+};
+
+static DEFINE_HASHTABLE(ring_users, 6);
+/* ring_users, and every ring_user's counts and starved list. */
+static DEFINE_SPINLOCK(ring_users_lock);
+
+static struct ring_user *ring_user_get(kuid_t uid)
 {
-	ring_wq = alloc_workqueue("ring_io", WQ_UNBOUND,
-				  clamp(max_workers, 1U, (unsigned int)WQ_MAX_ACTIVE));
-	return ring_wq ? 0 : -ENOMEM;
+	struct ring_user *user, *fresh;
+
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
+	if (!fresh)
+		return NULL;
+	spin_lock(&ring_users_lock);
+	hash_for_each_possible(ring_users, user, node, __kuid_val(uid))
+		if (uid_eq(user->uid, uid))
+			goto found;
+	user = fresh;
+	fresh = NULL;
+	user->uid = uid;
+	INIT_LIST_HEAD(&user->starved);
+	hash_add(ring_users, &user->node, __kuid_val(uid));
+found:
+	user->rings++;
+	spin_unlock(&ring_users_lock);
+	kfree(fresh);
+	return user;
 }
 
-void ring_async_exit(void)
+/* @ctx no longer waits for budget: no worker exit will kick it. */
+static void ring_user_unstarve(struct ring_ctx *ctx)
 {
-	destroy_workqueue(ring_wq);
+	spin_lock(&ring_users_lock);
+	list_del_init(&ctx->user_node);
+	spin_unlock(&ring_users_lock);
 }
+
+static void ring_user_put(struct ring_user *user)
+{
+	bool last;
+
+	spin_lock(&ring_users_lock);
+	last = !--user->rings;
+	if (last)
+		hash_del(&user->node);
+	spin_unlock(&ring_users_lock);
+	if (last)
+		kfree(user);
+}
+
+/* One more worker for @ctx's user, or join the queue of starved rings. */
+static bool ring_user_charge_worker(struct ring_ctx *ctx)
+{
+	struct ring_user *user = ctx->user;
+	bool ok;
+
+	spin_lock(&ring_users_lock);
+	ok = user->nr_workers < max_user_workers;
+	if (ok)
+		user->nr_workers++;
+	else if (list_empty(&ctx->user_node))
+		list_add_tail(&ctx->user_node, &user->starved);
+	spin_unlock(&ring_users_lock);
+	return ok;
+}
+
+/* A worker is gone: the first ring that waited for budget may start one. */
+static void ring_user_uncharge_worker(struct ring_user *user)
+{
+	struct ring_ctx *next;
+
+	spin_lock(&ring_users_lock);
+	user->nr_workers--;
+	next = list_first_entry_or_null(&user->starved, struct ring_ctx,
+					user_node);
+	if (next) {
+		list_del_init(&next->user_node);
+		/* Under the lock: teardown unlists the ring before it waits. */
+		queue_work(ring_wq, &next->create_work);
+	}
+	spin_unlock(&ring_users_lock);
+}
+
+/* ---- the mm: everything is cancelled when it goes ------------------------ */
+
+/* One per mm that has rings: the rings to cancel when the mm goes. */
+struct ring_mm {
+	struct mmu_notifier mn;
+	struct mutex lock;		/* rings */
+	struct list_head rings;		/* ring_ctx.mm_node */
+};
+
+/*
+ * The last user of the mm is gone (exit, exec, or a worker's mmput()):
+ * nobody can submit again, and no request may run.
+ */
+static void ring_mm_release(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	struct ring_mm *rmm = container_of(mn, struct ring_mm, mn);
+	struct ring_ctx *ctx;
+
+	mutex_lock(&rmm->lock);
+	list_for_each_entry(ctx, &rmm->rings, mm_node)
+		ring_async_cancel_all(ctx);
+	mutex_unlock(&rmm->lock);
+}
+
+static struct mmu_notifier *ring_mm_alloc(struct mm_struct *mm)
+{
+	struct ring_mm *rmm = kzalloc(sizeof(*rmm), GFP_KERNEL_ACCOUNT);
+
+	if (!rmm)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&rmm->lock);
+	INIT_LIST_HEAD(&rmm->rings);
+	return &rmm->mn;
+}
+
+static void ring_mm_free(struct mmu_notifier *mn)
+{
+	kfree(container_of(mn, struct ring_mm, mn));
+}
+
+static const struct mmu_notifier_ops ring_mm_ops = {
+	.release	= ring_mm_release,
+	.alloc_notifier	= ring_mm_alloc,
+	.free_notifier	= ring_mm_free,
+};
+
+/* ---- workers ------------------------------------------------------------ */
+
+#define RING_POLL_CANCEL	BIT(31)
+#define RING_POLL_REF_MASK	GENMASK(30, 0)
+
+static void ring_poll_detach(struct ring_req *req);
+
+/* One of the ring's worker threads. */
+struct ring_worker {
+	struct list_head node;		/* ctx->workers */
+	struct list_head idle_node;	/* acct->idle: idle, not yet woken */
+	struct task_struct *task;	/* a reference, for kthread_stop() */
+	struct ring_ctx *ctx;
+	struct ring_req *cur;		/* what it runs, under async_lock */
+	unsigned int class;		/* RING_IOWQ_BOUND or _UNBOUND */
+	bool exited;			/* left on its own: only reap it */
+};
 
 /* -EAGAIN from such a file means "not ready", not "would block on I/O". */
 bool ring_file_pollable(struct file *file)
@@ -55,106 +232,263 @@ bool ring_file_pollable(struct file *file)
 	       !S_ISREG(mode) && !S_ISBLK(mode);
 }
 
-static void ring_poll_unlist(struct ring_req *req)
-{
-	struct ring_ctx *ctx = req->ctx;
-
-	spin_lock_irq(&ctx->async_lock);
-	list_del_init(&req->poll.node);
-	spin_unlock_irq(&ctx->async_lock);
-}
-
-/* A worker running one of the ring's requests, on the worker's stack. */
-struct ring_worker {
-	struct list_head node;		/* ctx->workers */
-	struct task_struct *task;
-	bool interruptible;		/* its wait may never end by itself */
-};
-
-static bool ring_req_may_wait_forever(struct ring_req *req)
+/* Waits on regular files and block devices end by themselves. */
+static unsigned int ring_req_class(struct ring_req *req)
 {
 	umode_t mode;
 
 	if (!req->file)
-		return false;
+		return RING_IOWQ_BOUND;
 	mode = file_inode(req->file)->i_mode;
-	return !S_ISREG(mode) && !S_ISBLK(mode);
+	return S_ISREG(mode) || S_ISBLK(mode) ? RING_IOWQ_BOUND :
+						RING_IOWQ_UNBOUND;
 }
 
-static void ring_run_in_worker(struct ring_req *req, unsigned int issue_flags)
+/* Run @req (a worker owns it) in the owner's mm, with its submitter's creds. */
+static void ring_worker_run(struct ring_req *req, bool dying)
 {
-	struct ring_ctx *ctx = req->ctx;
-	struct mm_struct *mm = ctx->mm;
-	const struct cred *old_creds;
-	bool use_mm;
-
-	/* Without the mm (its owner exited) user copies fail with -EFAULT. */
-	use_mm = mmget_not_zero(mm);
-	if (use_mm)
-		kthread_use_mm(mm);
-	old_creds = override_creds(ctx->creds);
-
-	ring_req_issue(req, issue_flags, NULL);
-
-	revert_creds(old_creds);
-	if (use_mm) {
-		kthread_unuse_mm(mm);
-		mmput(mm);
-	}
-}
-
-static void ring_io_work(struct work_struct *work)
-{
-	struct ring_req *req = container_of(work, struct ring_req, work);
-	struct ring_ctx *ctx = req->ctx;
-	struct ring_worker worker = {
-		.task = current,
-		.interruptible = ring_req_may_wait_forever(req),
-	};
+	struct mm_struct *mm = req->ctx->mm;
 	unsigned int issue_flags = 0;
+	const struct cred *old_creds;
 
-	/* Keeps ctx alive until we are off ctx->workers, after the request. */
-	atomic_inc(&ctx->worker_refs);
-	/* Before teardown can see us: a signal sent earlier would be lost. */
-	if (worker.interruptible)
-		allow_signal(SIGKILL);
-
-	spin_lock_irq(&ctx->async_lock);
-	if (atomic_read(&req->poll.state) == RING_POLL_FIRED) {
-		/* The file woke us: retry without blocking, as at submission. */
-		list_del_init(&req->poll.node);
-		atomic_set(&req->poll.state, RING_POLL_IDLE);
+	if (req->flags & RING_REQ_F_POLLED) {
+		/* Its file woke it: off the wait queues, then retry, no wait. */
+		req->flags &= ~RING_REQ_F_POLLED;
+		ring_poll_detach(req);
+		if (atomic_read(&req->poll.refs) & RING_POLL_CANCEL)
+			dying = true;
 		issue_flags = RING_ISSUE_NONBLOCK;
 	}
-	if (ctx->dying && worker.interruptible) {
-		spin_unlock_irq(&ctx->async_lock);
+	/* Without the mm a user copy would go through someone else's. */
+	if (dying || !mmget_not_zero(mm)) {
 		ring_req_complete(req, -ECANCELED);
-		goto out;
+		return;
 	}
-	list_add(&worker.node, &ctx->workers);
-	spin_unlock_irq(&ctx->async_lock);
-
-	ring_run_in_worker(req, issue_flags);
-
-	spin_lock_irq(&ctx->async_lock);
-	list_del(&worker.node);
-	spin_unlock_irq(&ctx->async_lock);
-out:
-	if (worker.interruptible) {
-		/* Leave the shared kworker as we found it. */
-		flush_signals(current);
-		disallow_signal(SIGKILL);
-	}
-	/* Last touch of ctx, as in ring_inflight_sub(). */
-	if (atomic_dec_and_test(&ctx->worker_refs))
-		wake_up_var(&ctx->inflight);
+	kthread_use_mm(mm);
+	old_creds = override_creds(req->creds);
+	ring_req_issue(req, issue_flags, NULL);
+	revert_creds(old_creds);
+	kthread_unuse_mm(mm);
+	mmput(mm);
 }
 
-/* Run @req in a worker that may block; safe from any context. */
+static int ring_worker_fn(void *data)
+{
+	struct ring_worker *worker = data;
+	struct ring_ctx *ctx = worker->ctx;
+	struct ring_wq_acct *acct = &ctx->acct[worker->class];
+	bool timed_out = false;
+
+	/* Cancellation ends the waits of the request being run with it. */
+	allow_signal(SIGKILL);
+	for (;;) {
+		struct ring_req *req;
+		bool dying;
+
+		/* A signal meant for the last request is not for the next. */
+		flush_signals(current);
+		spin_lock_irq(&ctx->async_lock);
+		req = list_first_entry_or_null(&acct->work, struct ring_req,
+					       node);
+		if (req) {
+			list_del_init(&req->node);
+			acct->nr_queued--;
+			/* Off the list already if a queuer woke us. */
+			list_del_init(&worker->idle_node);
+			acct->nr_idle--;
+			worker->cur = req;
+			dying = ctx->dying;
+			spin_unlock_irq(&ctx->async_lock);
+
+			ring_worker_run(req, dying);
+
+			spin_lock_irq(&ctx->async_lock);
+			worker->cur = NULL;
+			list_add(&worker->idle_node, &acct->idle);
+			acct->nr_idle++;
+			spin_unlock_irq(&ctx->async_lock);
+			timed_out = false;
+			cond_resched();
+			continue;
+		}
+		if (kthread_should_stop()) {
+			spin_unlock_irq(&ctx->async_lock);
+			break;
+		}
+		if (timed_out) {
+			/* Idle for long: give the budget back. */
+			list_del_init(&worker->idle_node);
+			acct->nr_idle--;
+			acct->nr_workers--;
+			worker->exited = true;
+			spin_unlock_irq(&ctx->async_lock);
+			ring_user_uncharge_worker(ctx->user);
+			/* Reaped (kthread_stop) by the next start or teardown. */
+			return 0;
+		}
+		/* Woken for a request another worker took: wakeable again. */
+		if (list_empty(&worker->idle_node))
+			list_add(&worker->idle_node, &acct->idle);
+		set_current_state(TASK_INTERRUPTIBLE);
+		spin_unlock_irq(&ctx->async_lock);
+		timed_out = !schedule_timeout(RING_WORKER_IDLE) &&
+			    !signal_pending(current);
+	}
+	/* Teardown: no request is left, and it uncharges us. */
+	return 0;
+}
+
+/* Forget workers that exited on their own; they are gone or going. */
+static void ring_workers_reap(struct ring_ctx *ctx, bool all)
+{
+	struct ring_worker *worker, *tmp;
+	LIST_HEAD(reap);
+
+	spin_lock_irq(&ctx->async_lock);
+	list_for_each_entry_safe(worker, tmp, &ctx->workers, node)
+		if (all || worker->exited)
+			list_move(&worker->node, &reap);
+	spin_unlock_irq(&ctx->async_lock);
+
+	list_for_each_entry_safe(worker, tmp, &reap, node) {
+		/* Waits until the thread has left this module's code. */
+		kthread_stop(worker->task);
+		put_task_struct(worker->task);
+		if (!worker->exited)
+			ring_user_uncharge_worker(ctx->user);
+		kfree(worker);
+	}
+}
+
+/* Under async_lock: does class @c have more requests than idle workers? */
+static bool ring_wq_needs_worker(struct ring_ctx *ctx, unsigned int c)
+{
+	struct ring_wq_acct *acct = &ctx->acct[c];
+
+	return acct->nr_queued > acct->nr_idle &&
+	       acct->nr_workers < acct->max_workers;
+}
+
+static int ring_worker_start(struct ring_ctx *ctx, unsigned int class)
+{
+	struct ring_wq_acct *acct = &ctx->acct[class];
+	struct ring_worker *worker;
+	struct task_struct *task;
+
+	worker = kzalloc(sizeof(*worker), GFP_KERNEL_ACCOUNT);
+	if (!worker)
+		return -ENOMEM;
+	worker->ctx = ctx;
+	worker->class = class;
+	INIT_LIST_HEAD(&worker->idle_node);
+	if (!ring_user_charge_worker(ctx)) {
+		kfree(worker);
+		return -EBUSY;
+	}
+	task = kthread_create(ring_worker_fn, worker, "ring-wq/%d",
+			      ctx->owner_tgid);
+	if (IS_ERR(task)) {
+		ring_user_uncharge_worker(ctx->user);
+		kfree(worker);
+		return PTR_ERR(task);
+	}
+	worker->task = get_task_struct(task);
+
+	spin_lock_irq(&ctx->async_lock);
+	list_add_tail(&worker->node, &ctx->workers);
+	list_add(&worker->idle_node, &acct->idle);
+	acct->nr_idle++;
+	acct->nr_workers++;
+	spin_unlock_irq(&ctx->async_lock);
+	wake_up_process(task);
+	return 0;
+}
+
+static void ring_req_fail_queued(struct ring_req *req, int err)
+{
+	/* A retry handed over by a wake-up is still on its queues. */
+	if (req->flags & RING_REQ_F_POLLED)
+		ring_poll_detach(req);
+	ring_req_complete(req, err);
+}
+
+/* No worker could start for class @c: without one, nobody runs its queue. */
+static void ring_wq_fail_orphans(struct ring_ctx *ctx, unsigned int c, int err)
+{
+	struct ring_req *req, *tmp;
+	LIST_HEAD(orphans);
+
+	spin_lock_irq(&ctx->async_lock);
+	if (!ctx->acct[c].nr_workers) {
+		list_splice_init(&ctx->acct[c].work, &orphans);
+		ctx->acct[c].nr_queued = 0;
+	}
+	spin_unlock_irq(&ctx->async_lock);
+	list_for_each_entry_safe(req, tmp, &orphans, node) {
+		list_del_init(&req->node);
+		ring_req_fail_queued(req, err);
+	}
+}
+
+/* Start as many workers as queued requests need, within the limits. */
+static void ring_wq_create_work(struct work_struct *work)
+{
+	struct ring_ctx *ctx = container_of(work, struct ring_ctx,
+					    create_work);
+	unsigned int c;
+
+	ring_workers_reap(ctx, false);
+	for (c = 0; c < RING_IOWQ_NR; c++) {
+		for (;;) {
+			bool need;
+			int ret;
+
+			spin_lock_irq(&ctx->async_lock);
+			need = ring_wq_needs_worker(ctx, c);
+			spin_unlock_irq(&ctx->async_lock);
+			if (!need)
+				break;
+			ret = ring_worker_start(ctx, c);
+			/* -EBUSY: the user's budget; a freed worker kicks us. */
+			if (ret == -EBUSY)
+				return;
+			if (ret) {
+				ring_wq_fail_orphans(ctx, c, ret);
+				break;
+			}
+		}
+	}
+}
+
+/* Run @req in one of the ring's workers; any context, the caller owns it. */
 void ring_async_queue_work(struct ring_req *req)
 {
-	INIT_WORK(&req->work, ring_io_work);
-	queue_work(ring_wq, &req->work);
+	struct ring_ctx *ctx = req->ctx;
+	struct ring_wq_acct *acct = &ctx->acct[ring_req_class(req)];
+	struct ring_worker *idle;
+	unsigned long flags;
+	bool start;
+
+	spin_lock_irqsave(&ctx->async_lock, flags);
+	list_add_tail(&req->node, &acct->work);
+	acct->nr_queued++;
+	/*
+	 * Off the idle list, so that the next request wakes another one; it
+	 * still counts in nr_idle until it takes a request.
+	 */
+	idle = list_first_entry_or_null(&acct->idle, struct ring_worker,
+					idle_node);
+	if (idle) {
+		list_del_init(&idle->idle_node);
+		wake_up_process(idle->task);
+	}
+	start = !ctx->dying && ring_wq_needs_worker(ctx, ring_req_class(req));
+	if (ctx->dying)
+		/* Teardown may be waiting to drain what comes late. */
+		wake_up_var(&ctx->inflight);
+	spin_unlock_irqrestore(&ctx->async_lock, flags);
+	if (start)
+		queue_work(ring_wq, &ctx->create_work);
 }
 
 /* Deferred frees that must not run in IRQ context (rsrc.c). */
@@ -163,79 +497,122 @@ void ring_async_defer(struct work_struct *work)
 	queue_work(ring_wq, work);
 }
 
-struct ring_poll_table {
-	poll_table pt;
-	struct ring_req *req;
-	unsigned int nr_heads;
-};
+/* ---- waiting for pollable files ------------------------------------------ */
 
-/* Wake-up callback, under the file's wait-queue lock, any context. */
-static int ring_poll_wake(struct wait_queue_entry *wait, unsigned int mode,
-			  int sync, void *key)
+/* True when the caller now owns the request (took refs from 0). */
+static bool ring_poll_get_ownership(struct ring_req *req)
 {
-	struct ring_req *req = container_of(wait, struct ring_req, poll.wait);
-	__poll_t mask = key_to_poll(key);
-
-	if (mask && !(mask & (req->poll.events | EPOLLERR | EPOLLHUP | POLLFREE)))
-		return 0;
-	if (atomic_cmpxchg(&req->poll.state, RING_POLL_ARMED,
-			   RING_POLL_FIRED) != RING_POLL_ARMED)
-		return 0;
-	list_del_init(&wait->entry);
-	ring_async_queue_work(req);
-	return 1;
-}
-
-static void ring_poll_queue_proc(struct file *file,
-				 struct wait_queue_head *head, poll_table *pt)
-{
-	struct ring_poll_table *ipt = container_of(pt, struct ring_poll_table, pt);
-	struct ring_req *req = ipt->req;
-
-	/* One wait queue per request; a file with more is not waited on. */
-	if (ipt->nr_heads++)
-		return;
-	req->poll.head = head;
-	add_wait_queue(head, &req->poll.wait);
-}
-
-/* Take an armed request back off its wait queue, if it still is ours. */
-static bool ring_poll_disarm(struct ring_req *req, int new_state)
-{
-	struct wait_queue_head *head = req->poll.head;
-
-	if (atomic_cmpxchg(&req->poll.state, RING_POLL_ARMED,
-			   new_state) != RING_POLL_ARMED)
-		return false;
-	if (head) {
-		spin_lock_irq(&head->lock);
-		list_del_init(&req->poll.wait.entry);
-		spin_unlock_irq(&head->lock);
-	}
-	return true;
+	return !(atomic_fetch_inc(&req->poll.refs) & RING_POLL_REF_MASK);
 }
 
 /*
- * Wait for @req's file to become ready.  Returns 0 when a wake-up (or an
- * immediate retry) now owns the request, -EOPNOTSUPP when the file cannot
- * be waited on, -ECANCELED when the ring is being torn down.
+ * The owner takes @req off its wait queues and poll_list: afterwards no
+ * wake-up or cancellation can reach it, and poll.refs says whether a
+ * cancellation came first.
  */
-static int ring_poll_arm(struct ring_req *req, __poll_t events)
+static void ring_poll_detach(struct ring_req *req)
+{
+	struct ring_ctx *ctx = req->ctx;
+	unsigned int i;
+
+	for (i = 0; i < req->poll.nr_entries; i++) {
+		struct ring_poll_entry *entry = &req->poll.entries[i];
+		struct wait_queue_head *head;
+
+		/* POLLFREE frees the queue only after an RCU grace period. */
+		rcu_read_lock();
+		/* Pairs with the release in ring_poll_wake()'s POLLFREE case. */
+		head = smp_load_acquire(&entry->head);
+		if (head) {
+			spin_lock_irq(&head->lock);
+			list_del_init(&entry->wait.entry);
+			WRITE_ONCE(entry->head, NULL);
+			spin_unlock_irq(&head->lock);
+		}
+		rcu_read_unlock();
+	}
+	spin_lock_irq(&ctx->async_lock);
+	list_del_init(&req->poll.node);
+	spin_unlock_irq(&ctx->async_lock);
+}
+
+
+/*
+ * Wake-up callback, under the wait queue's lock, any context.  Whoever
+ * takes ownership hands the request to a worker, which detaches it
+ * (taking each queue's lock in turn, never nested) and retries.
+ */
+static int ring_poll_wake(struct wait_queue_entry *wait, unsigned int mode,
+			  int sync, void *key)
+{
+	struct ring_poll_entry *entry = container_of(wait,
+						     struct ring_poll_entry,
+						     wait);
+	struct ring_req *req = wait->private;
+	__poll_t mask = key_to_poll(key);
+
+	if (unlikely(mask & POLLFREE)) {
+		/* The queue is going away now: leave it, and end the request. */
+		atomic_or(RING_POLL_CANCEL, &req->poll.refs);
+		list_del_init(&wait->entry);
+		/* Pairs with the acquire in ring_poll_detach(). */
+		smp_store_release(&entry->head, NULL);
+	} else if (mask && !(mask & (req->poll.events | EPOLLERR | EPOLLHUP))) {
+		return 0;
+	}
+	if (ring_poll_get_ownership(req)) {
+		req->flags |= RING_REQ_F_POLLED;
+		ring_async_queue_work(req);
+	}
+	return 1;
+}
+
+struct ring_poll_table {
+	poll_table pt;
+	struct ring_req *req;
+	bool too_many;
+};
+
+/* vfs_poll()'s callback: the arming task owns the request here. */
+static void ring_poll_queue_proc(struct file *file,
+				 struct wait_queue_head *head, poll_table *pt)
+{
+	struct ring_poll_table *ipt = container_of(pt, struct ring_poll_table,
+						   pt);
+	struct ring_poll *poll = &ipt->req->poll;
+	struct ring_poll_entry *entry;
+
+	if (poll->nr_entries == ARRAY_SIZE(poll->entries)) {
+		ipt->too_many = true;
+		return;
+	}
+	entry = &poll->entries[poll->nr_entries++];
+	entry->head = head;
+	init_waitqueue_func_entry(&entry->wait, ring_poll_wake);
+	entry->wait.private = ipt->req;
+	add_wait_queue(head, &entry->wait);
+}
+
+/*
+ * Wait for @req's file to become ready; the caller owns @req and gives it
+ * up here.  False when the ring is dying (the caller still owns it).
+ */
+static bool ring_poll_arm(struct ring_req *req, __poll_t events)
 {
 	struct ring_ctx *ctx = req->ctx;
 	struct ring_poll_table ipt = { .req = req };
 	__poll_t mask;
 
-	req->poll.head = NULL;
+	req->poll.nr_entries = 0;
 	req->poll.events = events;
-	init_waitqueue_func_entry(&req->poll.wait, ring_poll_wake);
-	atomic_set(&req->poll.state, RING_POLL_ARMED);
+	/* Ours while we arm: a wake-up or cancel meanwhile only counts. */
+	atomic_set(&req->poll.refs, 1);
 
-	/* Checked under async_lock so teardown's sweep cannot miss us. */
+	/* Checked under async_lock so that cancellation cannot miss us. */
 	spin_lock_irq(&ctx->async_lock);
 	if (ctx->dying) {
 		spin_unlock_irq(&ctx->async_lock);
-		return -ECANCELED;
+		return false;
 	}
 	list_add_tail(&req->poll.node, &ctx->poll_list);
 	spin_unlock_irq(&ctx->async_lock);
@@ -244,66 +621,192 @@ static int ring_poll_arm(struct ring_req *req, __poll_t events)
 	ipt.pt._key = events | EPOLLERR | EPOLLHUP;
 	mask = vfs_poll(req->file, &ipt.pt);
 
-	if (ipt.nr_heads != 1) {
-		if (!ring_poll_disarm(req, RING_POLL_IDLE))
-			return 0;
-		ring_poll_unlist(req);
-		return -EOPNOTSUPP;
+	if (!ipt.too_many && req->poll.nr_entries && !(mask & ipt.pt._key)) {
+		/* Let go: from here a wake-up or cancellation owns it. */
+		if (atomic_cmpxchg(&req->poll.refs, 1, 0) == 1)
+			return true;
+		/* One came while we armed and left the request to us. */
 	}
-	/* Ready already: retry now, unless a wake-up beat us to it. */
-	if ((mask & ipt.pt._key) && ring_poll_disarm(req, RING_POLL_FIRED))
-		ring_async_queue_work(req);
-	return 0;
+	ring_poll_detach(req);
+	if (atomic_read(&req->poll.refs) & RING_POLL_CANCEL) {
+		ring_req_complete(req, -ECANCELED);
+		return true;
+	}
+	/* Ready (retry without waiting), or not waitable: a worker may block. */
+	if (!ipt.too_many && req->poll.nr_entries)
+		req->flags |= RING_REQ_F_POLLED;
+	ring_async_queue_work(req);
+	return true;
 }
 
 /* @req's issue() returned -EAGAIN without blocking: finish it later. */
 void ring_async_punt(struct ring_req *req)
 {
 	__poll_t events = ring_opdefs[req->opcode].poll_events;
-	int ret;
 
 	if (events && ring_file_pollable(req->file)) {
-		ret = ring_poll_arm(req, events);
-		if (!ret)
-			return;
-		if (ret == -ECANCELED) {
-			ring_req_complete(req, ret);
-			return;
-		}
+		if (!ring_poll_arm(req, events))
+			ring_req_complete(req, -ECANCELED);
+		return;
 	}
 	ring_async_queue_work(req);
 }
 
 /*
- * Teardown: no new arming from now on; every request still waiting for its
- * file completes with -ECANCELED, and workers stuck in a wait that may never
- * end are interrupted.  Retries already queued see ->dying.
+ * No request of the ring may run any more: every armed request and every
+ * queued one completes with -ECANCELED, and running ones are interrupted.
+ * Process context; may be called again (teardown drains late arrivals).
  */
 void ring_async_cancel_all(struct ring_ctx *ctx)
 {
 	struct ring_worker *worker;
 	struct ring_req *req, *tmp;
-	LIST_HEAD(cancelled);
+	LIST_HEAD(polled);
+	LIST_HEAD(queued);
+	unsigned int c;
 
 	spin_lock_irq(&ctx->async_lock);
 	WRITE_ONCE(ctx->dying, true);
 	list_for_each_entry_safe(req, tmp, &ctx->poll_list, poll.node) {
-		if (atomic_cmpxchg(&req->poll.state, RING_POLL_ARMED,
-				   RING_POLL_CANCELLED) != RING_POLL_ARMED)
-			continue;
-		/* Our file reference keeps the wait queue alive. */
-		spin_lock(&req->poll.head->lock);
-		list_del_init(&req->poll.wait.entry);
-		spin_unlock(&req->poll.head->lock);
-		list_move_tail(&req->poll.node, &cancelled);
+		atomic_or(RING_POLL_CANCEL, &req->poll.refs);
+		/* Otherwise its owner sees the flag once it has detached it. */
+		if (ring_poll_get_ownership(req))
+			list_move_tail(&req->poll.node, &polled);
+	}
+	for (c = 0; c < RING_IOWQ_NR; c++) {
+		list_splice_tail_init(&ctx->acct[c].work, &queued);
+		ctx->acct[c].nr_queued = 0;
 	}
 	list_for_each_entry(worker, &ctx->workers, node)
-		if (worker->interruptible)
+		if (worker->cur)
 			send_sig(SIGKILL, worker->task, 1);
 	spin_unlock_irq(&ctx->async_lock);
 
-	list_for_each_entry_safe(req, tmp, &cancelled, poll.node) {
-		list_del_init(&req->poll.node);
+	list_for_each_entry_safe(req, tmp, &polled, poll.node) {
+		ring_poll_detach(req);
 		ring_req_complete(req, -ECANCELED);
 	}
+	list_for_each_entry_safe(req, tmp, &queued, node) {
+		list_del_init(&req->node);
+		ring_req_fail_queued(req, -ECANCELED);
+	}
+}
+
+/* ---- a ring's asynchronous side: setup, limits, teardown ------------------ */
+
+int ring_async_setup(struct ring_ctx *ctx)
+{
+	struct mmu_notifier *mn;
+	unsigned int c;
+
+	for (c = 0; c < RING_IOWQ_NR; c++) {
+		INIT_LIST_HEAD(&ctx->acct[c].work);
+		INIT_LIST_HEAD(&ctx->acct[c].idle);
+		ctx->acct[c].max_workers = max_workers;
+	}
+	INIT_WORK(&ctx->create_work, ring_wq_create_work);
+	INIT_LIST_HEAD(&ctx->user_node);
+
+	ctx->user = ring_user_get(current_uid());
+	if (!ctx->user)
+		return -ENOMEM;
+	/* One notifier per mm, shared by its rings. */
+	mn = mmu_notifier_get(&ring_mm_ops, current->mm);
+	if (IS_ERR(mn)) {
+		ring_user_put(ctx->user);
+		return PTR_ERR(mn);
+	}
+	ctx->rmm = container_of(mn, struct ring_mm, mn);
+	mutex_lock(&ctx->rmm->lock);
+	list_add(&ctx->mm_node, &ctx->rmm->rings);
+	mutex_unlock(&ctx->rmm->lock);
+	return 0;
+}
+
+/* The last file reference is gone: end everything, then stop the workers. */
+void ring_async_teardown(struct ring_ctx *ctx)
+{
+	mutex_lock(&ctx->rmm->lock);
+	list_del(&ctx->mm_node);
+	mutex_unlock(&ctx->rmm->lock);
+	mmu_notifier_put(&ctx->rmm->mn);
+
+	/*
+	 * Requests may still arrive in the queues (a wake-up's retry, an
+	 * O_DIRECT -EAGAIN); those are woken to here and drained.
+	 */
+	for (;;) {
+		ring_async_cancel_all(ctx);
+		wait_var_event(&ctx->inflight,
+			       !atomic_read(&ctx->inflight) ||
+			       READ_ONCE(ctx->acct[0].nr_queued) ||
+			       READ_ONCE(ctx->acct[1].nr_queued));
+		if (!atomic_read(&ctx->inflight))
+			break;
+	}
+	/*
+	 * Dying: only a budget kick can queue create_work now, and only while
+	 * the ring waits for budget, which create_work itself may start.
+	 */
+	cancel_work_sync(&ctx->create_work);
+	ring_user_unstarve(ctx);
+	cancel_work_sync(&ctx->create_work);
+	ring_workers_reap(ctx, true);
+	ring_user_put(ctx->user);
+}
+
+/* Under uring_lock, which every change of the limits holds. */
+int ring_register_iowq_max_workers(struct ring_ctx *ctx, void __user *arg,
+				   unsigned int nr)
+{
+	u32 new[RING_IOWQ_NR], old[RING_IOWQ_NR];
+	unsigned int c;
+
+	if (nr != RING_IOWQ_NR)
+		return -EINVAL;
+	if (copy_from_user(new, arg, sizeof(new)))
+		return -EFAULT;
+	for (c = 0; c < RING_IOWQ_NR; c++)
+		old[c] = READ_ONCE(ctx->acct[c].max_workers);
+	/* Before anything changes: a bad pointer leaves the limits alone. */
+	if (copy_to_user(arg, old, sizeof(old)))
+		return -EFAULT;
+	spin_lock_irq(&ctx->async_lock);
+	for (c = 0; c < RING_IOWQ_NR; c++)
+		if (new[c])
+			ctx->acct[c].max_workers = min(new[c], max_workers);
+	spin_unlock_irq(&ctx->async_lock);
+	/* A raised limit may let queued requests start workers. */
+	queue_work(ring_wq, &ctx->create_work);
+	return 0;
+}
+
+/* The workers of each class: started (idle included) and the limit. */
+void ring_async_show_fdinfo(struct ring_ctx *ctx, struct seq_file *m)
+{
+	unsigned int nr[RING_IOWQ_NR], max[RING_IOWQ_NR], c;
+
+	spin_lock_irq(&ctx->async_lock);
+	for (c = 0; c < RING_IOWQ_NR; c++) {
+		nr[c] = ctx->acct[c].nr_workers;
+		max[c] = ctx->acct[c].max_workers;
+	}
+	spin_unlock_irq(&ctx->async_lock);
+	seq_printf(m, "WorkersBound:\t%u\n", nr[RING_IOWQ_BOUND]);
+	seq_printf(m, "WorkersUnbound:\t%u\n", nr[RING_IOWQ_UNBOUND]);
+	seq_printf(m, "WorkersMax:\t%u %u\n", max[RING_IOWQ_BOUND],
+		   max[RING_IOWQ_UNBOUND]);
+}
+
+int ring_async_init(void)
+{
+	ring_wq = alloc_workqueue("ring", WQ_UNBOUND, 0);
+	return ring_wq ? 0 : -ENOMEM;
+}
+
+void ring_async_exit(void)
+{
+	destroy_workqueue(ring_wq);
+	/* ring_mm_free() runs after an SRCU grace period: wait for it. */
+	mmu_notifier_synchronize();
 }

@@ -78,12 +78,6 @@ void ring_inflight_sub(struct ring_ctx *ctx, int nr)
 		wake_up_var(&ctx->inflight);
 }
 
-/* Teardown may free the ring: no request and no worker is left. */
-bool ring_ctx_idle(struct ring_ctx *ctx)
-{
-	return !atomic_read(&ctx->inflight) && !atomic_read(&ctx->worker_refs);
-}
-
 /*
  * Post the CQEs of the completed requests on @done, in order.  Those the
  * ring has no room for join the backlog, behind any already there.

@@ -32,6 +32,7 @@ void ring_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "BufferSlots:\t%u\n", READ_ONCE(ctx->nr_bufs));
 	seq_printf(m, "PinnedPages:\t%ld\n", READ_ONCE(ctx->buf_pinned_pages));
 	seq_printf(m, "BufferBvecs:\t%ld\n", READ_ONCE(ctx->buf_bvecs));
+	ring_async_show_fdinfo(ctx, m);
 	/*
 	 * The region may be unregistered meanwhile: hold it still.  But only
 	 * if uring_lock is free: its owner may sleep in a copy from user

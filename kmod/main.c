@@ -10,6 +10,7 @@
 #include <linux/module.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include "ring.h"
@@ -110,17 +111,30 @@ static __poll_t ring_poll(struct file *file, poll_table *wait)
 }
 
 /*
+ * The owner process is leaving its mm for good: its last thread exits, or
+ * it execs.  One thread exiting with a file table of its own is not that.
+ */
+static bool ring_owner_leaving(struct ring_ctx *ctx)
+{
+	if (current->tgid != ctx->owner_tgid)
+		return false;
+	if (current->mm != ctx->mm)
+		return true;
+	return (current->flags & PF_EXITING) &&
+	       !atomic_read(&current->signal->live);
+}
+
+/*
  * Every close of a descriptor.  When the owner process exits or execs,
  * nothing can submit to the ring again; a worker blocked on its behalf would
- * hold the owner's mm, hence the ring's mappings, hence this file, forever.
- * So cancel what may never end now rather than at release.
+ * hold the owner's mm, hence its release notification (async.c), hence the
+ * ring's mappings and this file, forever.  So cancel everything now.
  */
 static int ring_flush(struct file *file, fl_owner_t id)
 {
 	struct ring_ctx *ctx = ring_ctx_get(file);
 
-	if (ctx && current->tgid == ctx->owner_tgid &&
-	    ((current->flags & PF_EXITING) || current->mm != ctx->mm))
+	if (ctx && ring_owner_leaving(ctx))
 		ring_async_cancel_all(ctx);
 	return 0;
 }

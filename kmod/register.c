@@ -47,6 +47,10 @@ long ring_register(struct ring_ctx *ctx, struct ring_register __user *uarg)
 	case RING_IOTLB_UNMAP:
 		ret = ring_iotlb_unmap(ctx, u64_to_user_ptr(reg.arg));
 		break;
+	case RING_REGISTER_IOWQ_MAX_WORKERS:
+		ret = ring_register_iowq_max_workers(ctx, u64_to_user_ptr(reg.arg),
+						     reg.nr_args);
+		break;
 	default:
 		ret = -EINVAL;
 		break;

@@ -65,6 +65,20 @@ struct ring_rings {
 	struct ring_cqe cqes[] ____cacheline_aligned_in_smp;
 };
 
+/* Requests waiting for one class of the ring's workers (async.c). */
+enum { RING_IOWQ_NR = 2 };	/* RING_IOWQ_BOUND, RING_IOWQ_UNBOUND */
+struct ring_wq_acct {
+	struct list_head work;		/* queued requests (ring_req.node) */
+	struct list_head idle;		/* idle workers not yet woken */
+	unsigned int nr_queued;
+	unsigned int nr_idle;		/* workers not running a request */
+	unsigned int nr_workers;	/* started and not exited */
+	unsigned int max_workers;
+};
+
+struct ring_user;
+struct ring_mm;
+
 struct ring_ctx {
 	/* Set (release) once SETUP has built everything below; never cleared. */
 	bool ready;
@@ -74,7 +88,6 @@ struct ring_ctx {
 
 	struct mm_struct *mm;		/* ENTER/REGISTER only from here */
 	pid_t owner_tgid;		/* the process that set it up */
-	const struct cred *creds;	/* the set-up task's, for workers */
 	struct ring_rings *rings;	/* rings_region.vaddr */
 	u32 *sq_array;
 	struct ring_sqe *sqes;		/* sqes_region.vaddr */
@@ -115,20 +128,25 @@ struct ring_ctx {
 
 	/*
 	 * Requests issued and not yet completed (not in the CQ ring or the
-	 * backlog).  Teardown waits for zero; see ring_req_done().
+	 * backlog).  Teardown waits for zero; see ring_inflight_sub().
 	 */
 	atomic_t inflight;
-	/* Workers still touching the ring after their request completed. */
-	atomic_t worker_refs;
 
 	/*
-	 * async_lock: requests waiting for a pollable file (poll_list), the
-	 * workers running this ring's requests (workers), and ->dying.
+	 * The asynchronous side (async.c), under async_lock: requests armed
+	 * on a file's wait queue (poll_list), the ring's own workers, and
+	 * ->dying.  See the top of async.c for who owns a request when.
 	 */
 	spinlock_t async_lock;
 	struct list_head poll_list;
-	struct list_head workers;
-	bool dying;			/* teardown started: cancel, do not re-arm */
+	struct ring_wq_acct acct[RING_IOWQ_NR];
+	struct list_head workers;	/* struct ring_worker, live or exited */
+	struct work_struct create_work;	/* starts workers (process context) */
+	struct ring_user *user;		/* whose worker budget this ring uses */
+	struct list_head user_node;	/* user->starved: waits for budget */
+	struct ring_mm *rmm;		/* cancels everything when the mm goes */
+	struct list_head mm_node;	/* rmm->rings */
+	bool dying;			/* owner or ring gone: cancel, never run */
 };
 
 /* Bytes already moved and where the next attempt starts, for retries. */
@@ -158,24 +176,28 @@ struct ring_fsync {
 	bool datasync;
 };
 
-/* Wait-queue entry of a request waiting for its file to become ready. */
-struct ring_poll {
+/* One wait queue a request waits on; head is NULL once it is off it. */
+struct ring_poll_entry {
 	struct wait_queue_head *head;
-	struct wait_queue_entry wait;
-	struct list_head node;		/* ctx->poll_list */
-	__poll_t events;
-	atomic_t state;			/* RING_POLL_* */
+	struct wait_queue_entry wait;	/* .private: the request */
 };
 
-enum {
-	RING_POLL_IDLE,
-	RING_POLL_ARMED,		/* on the file's wait queue */
-	RING_POLL_FIRED,		/* woken: a retry is queued */
-	RING_POLL_CANCELLED,		/* teardown took it off the queue */
+/*
+ * A request waiting for its file to become ready (async.c).  refs decides
+ * who owns it: whoever takes it from 0 (wake-up, cancellation), or the
+ * arming task, which holds 1 while it arms.
+ */
+struct ring_poll {
+	struct ring_poll_entry entries[2];	/* pty, FIFO O_RDWR: two */
+	unsigned int nr_entries;
+	__poll_t events;
+	struct list_head node;		/* ctx->poll_list */
+	atomic_t refs;
 };
 
 /* ring_req.flags */
 #define RING_REQ_F_NOWAIT	(1U << 0)	/* -EAGAIN goes to the CQE */
+#define RING_REQ_F_POLLED	(1U << 1)	/* file woke it: detach, retry */
 
 /* issue() flags */
 #define RING_ISSUE_NONBLOCK	(1U << 0)	/* must not sleep on I/O */
@@ -187,11 +209,11 @@ struct ring_req {
 	s32 res;
 	u32 cflags;
 	struct ring_req *next;	/* completion batch, or a request cache */
-	struct list_head node;	/* backlog */
+	struct list_head node;	/* a worker queue, then the backlog */
 	u8 opcode;
 	u8 flags;		/* RING_REQ_F_* */
 	struct file *file;	/* the request's reference, or NULL */
-	struct work_struct work;	/* for the worker pool */
+	const struct cred *creds;	/* the submitter's, with the file */
 	struct ring_poll poll;
 	union {
 		struct ring_rw rw;
@@ -255,16 +277,20 @@ void ring_req_complete(struct ring_req *req, int res);
 /* async.c */
 int ring_async_init(void);
 void ring_async_exit(void);
+int ring_async_setup(struct ring_ctx *ctx);
+void ring_async_teardown(struct ring_ctx *ctx);
 void ring_async_punt(struct ring_req *req);
 void ring_async_queue_work(struct ring_req *req);
 void ring_async_defer(struct work_struct *work);
 bool ring_file_pollable(struct file *file);
 void ring_async_cancel_all(struct ring_ctx *ctx);
+int ring_register_iowq_max_workers(struct ring_ctx *ctx, void __user *arg,
+				   unsigned int nr);
+void ring_async_show_fdinfo(struct ring_ctx *ctx, struct seq_file *m);
 
 /* cq.c */
 void ring_cq_post_batch(struct ring_ctx *ctx, struct ring_batch *done);
 void ring_inflight_sub(struct ring_ctx *ctx, int nr);
-bool ring_ctx_idle(struct ring_ctx *ctx);
 void ring_cq_flush_backlog(struct ring_ctx *ctx);
 void ring_cq_free_backlog(struct ring_ctx *ctx);
 u32 ring_cq_ready(struct ring_ctx *ctx);

@@ -154,21 +154,26 @@ int ring_setup(struct ring_ctx *ctx, struct ring_params __user *uparams)
 	if (ret)
 		goto out_unlock;
 
+	ctx->mm = current->mm;
+	ctx->owner_tgid = current->tgid;
+	ret = ring_async_setup(ctx);
+	if (ret)
+		goto err_free_rings;
+
 	ring_fill_offsets(&p);
 	ret = -EFAULT;
 	if (copy_to_user(uparams, &p, sizeof(p)))
-		goto err_free_rings;
+		goto err_async_teardown;
 
 	mmgrab(current->mm);
-	ctx->mm = current->mm;
-	ctx->creds = get_current_cred();
-	ctx->owner_tgid = current->tgid;
 	atomic_long_inc(&ring_stats.rings);
 	/* Pairs with the acquire in ring_ctx_get(): all of the above first. */
 	smp_store_release(&ctx->ready, true);
 	mutex_unlock(&ctx->uring_lock);
 	return 0;
 
+err_async_teardown:
+	ring_async_teardown(ctx);
 err_free_rings:
 	ring_free_rings(ctx);
 out_unlock:
@@ -178,15 +183,14 @@ out_unlock:
 
 /*
  * The last reference is gone: nothing can submit, wait or map any more, but
- * requests may still be in flight.  Those waiting for a file that may never
- * become ready are cancelled; file and device I/O ends on its own.
+ * requests may still be in flight.  Everything that waits is cancelled and
+ * the workers stopped; file and device I/O in flight ends on its own.
  */
 void ring_ctx_teardown(struct ring_ctx *ctx)
 {
 	if (!ctx->ready)
 		return;
-	ring_async_cancel_all(ctx);
-	wait_var_event(&ctx->inflight, ring_ctx_idle(ctx));
+	ring_async_teardown(ctx);
 	if (ctx->bufs)
 		ring_unregister_buffers(ctx);
 	if (ctx->iotlb)
@@ -194,7 +198,6 @@ void ring_ctx_teardown(struct ring_ctx *ctx)
 	ring_cq_free_backlog(ctx);
 	ring_req_cache_free(ctx);
 	ring_free_rings(ctx);
-	put_cred(ctx->creds);
 	mmdrop(ctx->mm);
 	atomic_long_dec(&ring_stats.rings);
 }

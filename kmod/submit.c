@@ -63,7 +63,7 @@ static struct ring_req *ring_req_alloc(struct ring_ctx *ctx)
 		req->opcode = RING_OP_NOP;	/* no cleanup() until prep() */
 		req->flags = 0;
 		req->file = NULL;
-		atomic_set(&req->poll.state, RING_POLL_IDLE);
+		req->creds = NULL;
 		INIT_LIST_HEAD(&req->poll.node);
 	}
 	atomic_inc(&ctx->inflight);
@@ -73,9 +73,9 @@ static struct ring_req *ring_req_alloc(struct ring_ctx *ctx)
 
 /*
  * Any context, once the request is done: drop what it holds and leave it
- * as ring_req_alloc() expects to find it.  The poll state is IDLE or
- * CANCELLED and poll.node unlisted by then (async.c).  Only requests that
- * got their file hold anything: prep() takes the file before the rest.
+ * as ring_req_alloc() expects to find it.  poll.node is unlisted by then
+ * (async.c).  Only requests that got their file hold anything: prep()
+ * takes the file before the rest, submission the credentials after it.
  */
 void ring_req_cleanup(struct ring_req *req)
 {
@@ -86,6 +86,10 @@ void ring_req_cleanup(struct ring_req *req)
 	if (req->file) {
 		fput(req->file);
 		req->file = NULL;
+	}
+	if (req->creds) {
+		put_cred(req->creds);
+		req->creds = NULL;
 	}
 	req->opcode = RING_OP_NOP;
 	req->flags = 0;
@@ -174,6 +178,9 @@ static void ring_issue_sqe(struct ring_req *req, const struct ring_sqe *sqe,
 	ret = INDIRECT_CALL_2(def->prep, ring_rw_prep, ring_nop_prep, req, sqe);
 	if (unlikely(ret))
 		goto fail;
+	/* A worker may finish it, even after an O_DIRECT -EAGAIN in an IRQ. */
+	if (req->file)
+		req->creds = get_current_cred();
 	ring_req_issue(req, RING_ISSUE_NONBLOCK, done);
 	return;
 fail:

@@ -32,6 +32,12 @@ int ring_register_buffers_update(struct ring *ring, unsigned off,
 			     nr);
 }
 
+int ring_register_iowq_max_workers(struct ring *ring, unsigned int *values)
+{
+	return ring_register(ring->ring_fd, RING_REGISTER_IOWQ_MAX_WORKERS,
+			     values, 2);
+}
+
 /*
  * The IOTLB bounce region: registered and mapped in one go; *region is the
  * mapping of IOVA 0 to @size.  Unregistering unmaps it too.

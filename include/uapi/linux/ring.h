@@ -145,8 +145,19 @@ enum {
 	RING_REGISTER_IOTLB		= 3,
 	RING_UNREGISTER_IOTLB		= 4,
 	RING_IOTLB_MAP			= 5,
-	RING_IOTLB_UNMAP		= 6
+	RING_IOTLB_UNMAP		= 6,
+	/* io_uring's number; arg -> __u32[2], nr_args 2 (below) */
+	RING_REGISTER_IOWQ_MAX_WORKERS	= 19
 };
+
+/*
+ * RING_REGISTER_IOWQ_MAX_WORKERS: arg[RING_IOWQ_BOUND] limits the ring's
+ * workers for regular files and block devices (whose waits end by
+ * themselves), arg[RING_IOWQ_UNBOUND] those for everything else.  A value
+ * of 0 leaves that limit as it is; the previous limits are written back.
+ */
+#define RING_IOWQ_BOUND		0
+#define RING_IOWQ_UNBOUND	1
 
 #define RING_MAX_BUFFERS	16384U
 #define RING_MAX_BUFFER_LEN	(1ULL << 30)
