@@ -462,7 +462,7 @@ void target_close(struct target *t)
 
 int io_timeout_ms(void)
 {
-	return debug_kernel() ? 120000 : 30000;
+	return settle_ms();
 }
 
 int reap(struct ring *ring, struct ring_cqe *out, unsigned n, int timeout_ms)
@@ -557,7 +557,7 @@ void expect_stats(const struct ring_stats *base, const char *what)
 {
 	struct ring_stats now;
 
-	if (!stats_wait_equal(base, 5000, &now))
+	if (!stats_wait_equal(base, settle_ms(), &now))
 		fail_msg("%s: stats rings %ld requests %ld pages %ld iotlb_pages "
 			 "%ld, baseline %ld %ld %ld %ld", what, now.rings,
 			 now.requests, now.pages, now.iotlb_pages, base->rings,
@@ -566,7 +566,7 @@ void expect_stats(const struct ring_stats *base, const char *what)
 
 void expect_no_requests(const struct ring_stats *base, const char *what)
 {
-	long long deadline = now_ns() + 5000 * 1000000LL;
+	long long deadline = now_ns() + settle_ms() * 1000000LL;
 	struct ring_stats now;
 
 	for (;;) {
@@ -582,7 +582,7 @@ void expect_no_requests(const struct ring_stats *base, const char *what)
 
 void expect_inflight0(const struct ring *ring, const char *what)
 {
-	long long deadline = now_ns() + 2000 * 1000000LL;
+	long long deadline = now_ns() + settle_ms() * 1000000LL;
 	long long v;
 
 	/*

@@ -24,7 +24,7 @@ static void expect_baseline(const struct ring_stats *base, const char *what)
 {
 	struct ring_stats now;
 
-	if (!stats_wait_equal(base, 3000, &now))
+	if (!stats_wait_equal(base, settle_ms(), &now))
 		fail_msg("%s: stats rings %ld requests %ld pages %ld, baseline %ld %ld %ld",
 			 what, now.rings, now.requests, now.pages, base->rings,
 			 base->requests, base->pages);

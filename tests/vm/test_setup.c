@@ -432,7 +432,7 @@ static void test_setup_efault(void **state)
 	munmap(ro, 2 * pg);
 	munmap(none, pg);
 
-	if (!stats_wait_equal(&base, 2000, &now))
+	if (!stats_wait_equal(&base, settle_ms(), &now))
 		fail_msg("stats after EFAULT setups: rings %ld requests %ld pages %ld, baseline %ld %ld %ld",
 			 now.rings, now.requests, now.pages, base.rings,
 			 base.requests, base.pages);

@@ -149,7 +149,7 @@ static void test_getevents_wakes(void **state)
 	submitted_ns = now_ns();
 	raw_submit_nops(&r, 1, 4);
 
-	waiter_join(&w, 10000, "GETEVENTS min 4");
+	waiter_join(&w, settle_ms(), "GETEVENTS min 4");
 	expect_ret(w.ret, 0);
 	assert_true(raw_cq_ready(&r) >= 4);
 	assert_true(w.end_ns >= submitted_ns);
@@ -178,7 +178,7 @@ static void test_getevents_min_clamped(void **state)
 		fail_msg("GETEVENTS min 1000 returned %d with 2 of 4 CQEs",
 			 w.ret);
 	raw_submit_nops(&r, 2, 2);
-	waiter_join(&w, 10000, "GETEVENTS min 1000 on a 4-entry CQ");
+	waiter_join(&w, settle_ms(), "GETEVENTS min 1000 on a 4-entry CQ");
 	expect_ret(w.ret, 0);
 	assert_int_equal(raw_cq_ready(&r), 4);
 	raw_ring_exit(&r);
@@ -195,7 +195,7 @@ static void test_getevents_no_wait(void **state)
 	w.fd = r.fd;
 	w.min = 0;
 	waiter_start(&w);
-	waiter_join(&w, 5000, "GETEVENTS min 0 on an empty CQ");
+	waiter_join(&w, settle_ms(), "GETEVENTS min 0 on an empty CQ");
 	expect_ret(w.ret, 0);
 
 	raw_submit_nops(&r, 3, 0);
@@ -203,7 +203,7 @@ static void test_getevents_no_wait(void **state)
 	w.fd = r.fd;
 	w.min = 3;
 	waiter_start(&w);
-	waiter_join(&w, 5000, "GETEVENTS min 3 with 3 CQEs");
+	waiter_join(&w, settle_ms(), "GETEVENTS min 3 with 3 CQEs");
 	expect_ret(w.ret, 0);
 
 	/* Submit and wait in one call. */
@@ -368,7 +368,8 @@ static void expect_woken_by_nop(struct waiter *w, struct raw_ring *r,
 {
 	long long submitted_ns;
 
-	w->timeout_ms = 10000;
+	/* A lost wake-up shows as the timeout; a slow machine is not one. */
+	w->timeout_ms = 2 * settle_ms();
 	waiter_start(w);
 	sleep_ms(300);
 	if (waiter_done(w))
@@ -376,12 +377,12 @@ static void expect_woken_by_nop(struct waiter *w, struct raw_ring *r,
 			 w->ret, w->revents);
 	submitted_ns = now_ns();
 	raw_submit_nops(r, 1, 1);
-	waiter_join(w, 12000, what);
+	waiter_join(w, 2 * settle_ms() + 5000, what);
 	expect_ret_msg(w->ret, 1, "%s", what);
 	if (!(w->revents & POLLIN))
 		fail_msg("%s: revents 0x%x without POLLIN", what, w->revents);
 	if (w->end_ns < submitted_ns ||
-	    w->end_ns - submitted_ns > 5000000000LL)
+	    w->end_ns - submitted_ns > settle_ms() * 1000000LL)
 		fail_msg("%s woke %lld ms after the completion (timeout, not a wakeup)",
 			 what, (w->end_ns - submitted_ns) / 1000000);
 }
@@ -446,8 +447,8 @@ static void test_two_waiters(void **state)
 	if (waiter_done(&w1) || waiter_done(&w2))
 		fail_msg("a waiter returned on an empty ring");
 	raw_submit_nops(&r, 1, 1);
-	waiter_join(&w1, 10000, "first waiter");
-	waiter_join(&w2, 10000, "second waiter");
+	waiter_join(&w1, settle_ms(), "first waiter");
+	waiter_join(&w2, settle_ms(), "second waiter");
 	expect_ret(w1.ret, 0);
 	expect_ret(w2.ret, 0);
 	raw_ring_exit(&r);

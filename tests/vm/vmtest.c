@@ -340,6 +340,11 @@ bool debug_kernel(void)
 	return !uname(&u) && strstr(u.release, "ringdebug");
 }
 
+int settle_ms(void)
+{
+	return debug_kernel() ? 120000 : 30000;
+}
+
 unsigned scaled(unsigned n, unsigned min)
 {
 	const char *env = getenv("RING_TEST_SCALE");

@@ -100,6 +100,12 @@ const char *fdinfo_text(int fd);
 /* Loop counts: n times RING_TEST_SCALE (0.1 on the debug kernel), >= min. */
 unsigned scaled(unsigned n, unsigned min);
 bool debug_kernel(void);
+/*
+ * How long a count may take to come back (a worker posts a CQE, then lets
+ * go of the ring; a close finishes in another task): long enough for the
+ * busiest machine, as a leak or a hang never comes back at all.
+ */
+int settle_ms(void);
 
 long long now_ns(void);
 void sleep_ms(int ms);
