@@ -115,6 +115,7 @@ struct ring_ctx {
 	/* Fixed buffers, under uring_lock (rsrc.c). */
 	struct ring_buf **bufs;
 	unsigned int nr_bufs;
+	struct ring_buf_pins *buf_pins;	/* large folios pinned: charged once */
 	long buf_pinned_pages;		/* for fdinfo */
 	long buf_bvecs;
 

@@ -9,6 +9,16 @@
  * request using it another, so replacing or unregistering a slot never
  * takes pages away from I/O in flight.  All table changes and lookups run
  * under uring_lock.
+ *
+ * Accounting (locked_vm against RLIMIT_MEMLOCK, and the mm's pinned_vm) is
+ * of what is really pinned.  A pinned page of a large folio (THP, hugetlb,
+ * a large shmem folio) keeps the whole folio pinned and unreclaimable, so
+ * such a folio costs folio_nr_pages(), however little of it a buffer
+ * covers.  It is charged once per registered table, however many of its
+ * buffers (or pages of one buffer) pin it, and un-charged when the last of
+ * them lets go: struct ring_buf_pins counts the pins per folio.  Small
+ * pages are charged per pinned page and buffer, as pinned: a 4 KiB page in
+ * two buffers twice.
  */
 #include <linux/capability.h>
 #include <linux/hugetlb.h>
@@ -21,8 +31,41 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
+#include <linux/xarray.h>
 
 #include "ring.h"
+
+/*
+ * The large folios pinned by the buffers of one registered table, and what
+ * the table is charged.  Referenced by the ring while the table is
+ * registered and by each of its buffers, which may outlive it (I/O in
+ * flight): a table registered after an UNREGISTER gets a new one, so a
+ * folio still pinned by the old table's I/O is then charged to both for a
+ * while; never less than pinned.
+ *
+ * Charges are taken only under uring_lock (registration); un-charges also
+ * come from the last put of a buffer, in process context or the workqueue,
+ * never in IRQ context (ring_buf_put()).  The xarray's lock, a plain
+ * spinlock, serialises the pin counts, @charged and @ctx.
+ */
+struct ring_buf_pins {
+	refcount_t refs;
+	struct xarray folios;		/* head pfn -> struct ring_folio_pin */
+	struct mm_struct *mm;		/* pinned_vm charged: the ring's mm */
+	long charged;			/* pages, for fdinfo */
+	struct ring_ctx *ctx;		/* registered: its buf_pinned_pages */
+};
+
+/*
+ * One large folio in ring_buf_pins, charged as the buffer that pinned it
+ * first was (its user, its CAP_IPC_LOCK decision) until the last pin goes:
+ * un-charging mirrors that one charge, whichever buffer lets go last.
+ */
+struct ring_folio_pin {
+	unsigned long pins;		/* buffer pages pinning it */
+	unsigned long nr_pages;		/* charged, once */
+	struct user_struct *user;	/* locked_vm charged, or NULL */
+};
 
 struct ring_buf {
 	refcount_t refs;
@@ -30,8 +73,9 @@ struct ring_buf {
 	u64 len;
 	struct page **pages;		/* pinned, for unpinning */
 	unsigned long nr_pages;
+	unsigned long nr_small;		/* pages not in large folios: charged */
+	struct ring_buf_pins *pins;	/* the large folios, the mm */
 	struct user_struct *user;	/* charged, if acct_locked */
-	struct mm_struct *mm;		/* charged in pinned_vm */
 	bool acct_locked;		/* no CAP_IPC_LOCK at registration */
 	unsigned int seg_shift;		/* bvecs after the first are 1 << seg_shift */
 	struct work_struct free_work;
@@ -39,15 +83,258 @@ struct ring_buf {
 	struct bio_vec bvecs[];
 };
 
+static struct ring_buf_pins *ring_buf_pins_alloc(void)
+{
+	struct ring_buf_pins *pins = kzalloc(sizeof(*pins), GFP_KERNEL_ACCOUNT);
+
+	if (!pins)
+		return NULL;
+	refcount_set(&pins->refs, 1);
+	xa_init(&pins->folios);
+	/* Registration is only from the ring's mm (ring_ioctl()). */
+	mmgrab(current->mm);
+	pins->mm = current->mm;
+	return pins;
+}
+
+static void ring_buf_pins_put(struct ring_buf_pins *pins)
+{
+	if (!refcount_dec_and_test(&pins->refs))
+		return;
+	/* Every buffer un-charged what it charged before letting go. */
+	WARN_ON_ONCE(!xa_empty(&pins->folios) || pins->charged);
+	xa_destroy(&pins->folios);
+	mmdrop(pins->mm);
+	kfree(pins);
+}
+
+/* fdinfo's PinnedPages follows the charge while the table is registered. */
+static void ring_buf_pins_attach(struct ring_buf_pins *pins,
+				 struct ring_ctx *ctx)
+{
+	xa_lock(&pins->folios);
+	pins->ctx = ctx;
+	WRITE_ONCE(ctx->buf_pinned_pages, pins->charged);
+	xa_unlock(&pins->folios);
+}
+
+/* The ring is going or unregistering: buffers in flight must not touch it. */
+static void ring_buf_pins_detach(struct ring_buf_pins *pins)
+{
+	xa_lock(&pins->folios);
+	pins->ctx = NULL;
+	xa_unlock(&pins->folios);
+}
+
+/* Under the xarray's lock. */
+static void ring_buf_pins_add(struct ring_buf_pins *pins, long nr)
+{
+	pins->charged += nr;
+	if (pins->ctx)
+		WRITE_ONCE(pins->ctx->buf_pinned_pages, pins->charged);
+}
+
+static int ring_account_locked(struct user_struct *user, unsigned long nr)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	unsigned long cur = atomic_long_read(&user->locked_vm), new;
+
+	do {
+		if (check_add_overflow(cur, nr, &new) || new > limit)
+			return -ENOMEM;
+	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, new));
+	return 0;
+}
+
+/*
+ * @nr more pages of locked memory for @buf: out of @credit (reserved
+ * before pinning) first, the rest against RLIMIT_MEMLOCK.
+ */
+static int ring_buf_lock_pages(struct ring_buf *buf, unsigned long nr,
+			       unsigned long *credit)
+{
+	unsigned long more;
+	int ret;
+
+	if (!buf->acct_locked)
+		return 0;
+	more = nr - min(nr, *credit);
+	if (more) {
+		ret = ring_account_locked(buf->user, more);
+		if (ret)
+			return ret;
+	}
+	*credit -= nr - more;
+	return 0;
+}
+
+/* Pages [i, i + n) of @buf are all of one large folio, or n is 1. */
+static unsigned long ring_buf_run(struct ring_buf *buf, unsigned long i)
+{
+	struct folio *folio = page_folio(buf->pages[i]);
+	unsigned long j = i + 1;
+
+	if (!folio_test_large(folio))
+		return 1;
+	while (j < buf->nr_pages && page_folio(buf->pages[j]) == folio)
+		j++;
+	return j - i;
+}
+
+/*
+ * @n pages of @buf pin @folio: charged, in full, if no buffer of the table
+ * pinned it yet.
+ */
+static int ring_buf_pin_folio(struct ring_buf *buf, struct folio *folio,
+			      unsigned long n, unsigned long *credit)
+{
+	struct ring_buf_pins *pins = buf->pins;
+	XA_STATE(xas, &pins->folios, folio_pfn(folio));
+	struct ring_folio_pin *fp, *new;
+	int ret;
+
+	new = kmalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	if (!new)
+		return -ENOMEM;
+	new->pins = n;
+	new->nr_pages = folio_nr_pages(folio);
+	new->user = NULL;
+	do {
+		xas_lock(&xas);
+		fp = xas_load(&xas);
+		if (fp)
+			fp->pins += n;
+		else
+			xas_store(&xas, new);
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, GFP_KERNEL_ACCOUNT));
+	ret = xas_error(&xas);
+	if (fp || ret) {
+		kfree(new);
+		return ret;
+	}
+
+	/*
+	 * Only this buffer pins the folio: no put can reach the entry until
+	 * the buffer is published, so it is charged outside the lock.
+	 */
+	ret = ring_buf_lock_pages(buf, new->nr_pages, credit);
+	if (ret) {
+		xa_erase(&pins->folios, xas.xa_index);
+		kfree(new);
+		return ret;
+	}
+	if (buf->acct_locked)
+		new->user = get_uid(buf->user);
+	atomic64_add(new->nr_pages, &pins->mm->pinned_vm);
+	xa_lock(&pins->folios);
+	ring_buf_pins_add(pins, new->nr_pages);
+	xa_unlock(&pins->folios);
+	return 0;
+}
+
+/* The mirror of ring_buf_pin_folio(): un-charged with the last pin. */
+static void ring_buf_unpin_folio(struct ring_buf *buf, struct folio *folio,
+				 unsigned long n)
+{
+	struct ring_buf_pins *pins = buf->pins;
+	unsigned long index = folio_pfn(folio);
+	struct ring_folio_pin *fp;
+
+	xa_lock(&pins->folios);
+	fp = xa_load(&pins->folios, index);
+	/* A pinned folio is never split, so it is found; never underflow. */
+	if (WARN_ON_ONCE(!fp || fp->pins < n)) {
+		xa_unlock(&pins->folios);
+		return;
+	}
+	fp->pins -= n;
+	if (fp->pins) {
+		xa_unlock(&pins->folios);
+		return;
+	}
+	__xa_erase(&pins->folios, index);
+	ring_buf_pins_add(pins, -(long)fp->nr_pages);
+	xa_unlock(&pins->folios);
+
+	if (fp->user) {
+		atomic_long_sub(fp->nr_pages, &fp->user->locked_vm);
+		free_uid(fp->user);
+	}
+	atomic64_sub(fp->nr_pages, &pins->mm->pinned_vm);
+	kfree(fp);
+}
+
+/*
+ * Un-charge the small pages of @buf and its large folios pinned by pages
+ * [0, end); the pages must still be pinned (their folios unsplit).
+ */
+static void ring_buf_uncharge(struct ring_buf *buf, unsigned long end)
+{
+	struct ring_buf_pins *pins = buf->pins;
+	unsigned long i, n;
+
+	for (i = 0; i < end; i += n) {
+		struct folio *folio = page_folio(buf->pages[i]);
+
+		n = ring_buf_run(buf, i);
+		if (folio_test_large(folio))
+			ring_buf_unpin_folio(buf, folio, n);
+	}
+	if (buf->acct_locked)
+		atomic_long_sub(buf->nr_small, &buf->user->locked_vm);
+	atomic64_sub(buf->nr_small, &pins->mm->pinned_vm);
+	xa_lock(&pins->folios);
+	ring_buf_pins_add(pins, -(long)buf->nr_small);
+	xa_unlock(&pins->folios);
+	buf->nr_small = 0;
+}
+
+/*
+ * Charge what @buf pins, all or nothing: its small pages each, its large
+ * folios whole and once per table.  Locked memory comes out of @credit
+ * first.
+ */
+static int ring_buf_charge(struct ring_buf *buf, unsigned long *credit)
+{
+	struct ring_buf_pins *pins = buf->pins;
+	unsigned long i, n, small = 0;
+	int ret;
+
+	for (i = 0; i < buf->nr_pages; i++)
+		small += !folio_test_large(page_folio(buf->pages[i]));
+	ret = ring_buf_lock_pages(buf, small, credit);
+	if (ret)
+		return ret;
+	buf->nr_small = small;
+	atomic64_add(small, &pins->mm->pinned_vm);
+	xa_lock(&pins->folios);
+	ring_buf_pins_add(pins, small);
+	xa_unlock(&pins->folios);
+
+	for (i = 0; i < buf->nr_pages; i += n) {
+		struct folio *folio = page_folio(buf->pages[i]);
+
+		n = ring_buf_run(buf, i);
+		if (!folio_test_large(folio))
+			continue;
+		ret = ring_buf_pin_folio(buf, folio, n, credit);
+		if (ret) {
+			ring_buf_uncharge(buf, i);
+			return ret;
+		}
+	}
+	return 0;
+}
+
 /* The last put may come from a completion in IRQ context: defer then. */
 static void ring_buf_free(struct ring_buf *buf)
 {
+	/* While still pinned: the folios are looked up by their pages. */
+	ring_buf_uncharge(buf, buf->nr_pages);
 	unpin_user_pages(buf->pages, buf->nr_pages);
-	if (buf->acct_locked)
-		atomic_long_sub(buf->nr_pages, &buf->user->locked_vm);
-	atomic64_sub(buf->nr_pages, &buf->mm->pinned_vm);
 	free_uid(buf->user);
-	mmdrop(buf->mm);
+	ring_buf_pins_put(buf->pins);
 	kvfree(buf->pages);
 	kvfree(buf);
 }
@@ -130,18 +417,6 @@ static bool ring_buf_pages_pinnable(struct page **pages, unsigned long nr)
 	return true;
 }
 
-static int ring_account_locked(struct user_struct *user, unsigned long nr)
-{
-	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-	unsigned long cur = atomic_long_read(&user->locked_vm), new;
-
-	do {
-		if (check_add_overflow(cur, nr, &new) || new > limit)
-			return -ENOMEM;
-	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, new));
-	return 0;
-}
-
 /*
  * Coalesce only what really is one physically contiguous run: consecutive
  * pages of one folio (the check CVE-2023-2598 lacked), every folio the same
@@ -197,11 +472,12 @@ static void ring_buf_fill_bvecs(struct ring_buf *buf)
 	buf->nr_bvecs = n;
 }
 
-static int ring_buf_create(const struct iovec *iov, struct ring_buf **out)
+static int ring_buf_create(struct ring_buf_pins *pins, const struct iovec *iov,
+			   struct ring_buf **out)
 {
 	u64 ubase = (u64)(uintptr_t)iov->iov_base, len = iov->iov_len, end;
 	struct mm_struct *mm = current->mm;
-	unsigned long nr_pages;
+	unsigned long nr_pages, credit = 0;
 	struct ring_buf *buf;
 	long pinned;
 	int ret;
@@ -228,17 +504,21 @@ static int ring_buf_create(const struct iovec *iov, struct ring_buf **out)
 	mmap_read_unlock(mm);
 	if (ret)
 		goto err_free_pages;
-	/*
-	 * Charged before anything is faulted in or pinned, so that a small
-	 * limit refuses at once.  Decided now and kept: un-accounting must
-	 * mirror it exactly.
-	 */
+	/* Decided now and kept: un-accounting must mirror it exactly. */
 	buf->acct_locked = !capable(CAP_IPC_LOCK);
 	buf->user = get_uid(current_user());
+	buf->pins = pins;
+	/*
+	 * Reserved before anything is faulted in or pinned, so that a small
+	 * limit refuses at once: every page costs at least itself, unless its
+	 * large folio is pinned already.  The charge proper, known once the
+	 * folios are, is taken out of this credit first.
+	 */
 	if (buf->acct_locked) {
 		ret = ring_account_locked(buf->user, nr_pages);
 		if (ret)
 			goto err_put_user;
+		credit = nr_pages;
 	}
 	/*
 	 * Fault in, writing nothing, through a path that may drop the mmap
@@ -247,7 +527,7 @@ static int ring_buf_create(const struct iovec *iov, struct ring_buf **out)
 	 */
 	if (fault_in_safe_writeable(u64_to_user_ptr(ubase), len)) {
 		ret = -EFAULT;
-		goto err_unaccount;
+		goto err_unreserve;
 	}
 	mmap_read_lock(mm);
 	ret = ring_buf_check_vmas(mm, ubase & PAGE_MASK, end);
@@ -256,26 +536,30 @@ static int ring_buf_create(const struct iovec *iov, struct ring_buf **out)
 					       buf->pages);
 	mmap_read_unlock(mm);
 	if (ret)
-		goto err_unaccount;
+		goto err_unreserve;
 	if (pinned != nr_pages) {
 		ret = pinned < 0 ? pinned : -EFAULT;
 		if (pinned > 0)
 			unpin_user_pages(buf->pages, pinned);
-		goto err_unaccount;
+		goto err_unreserve;
 	}
 	if (!ring_buf_pages_pinnable(buf->pages, nr_pages)) {
 		ret = -EOPNOTSUPP;
 		goto err_unpin_pages;
 	}
 
-	atomic64_add(nr_pages, &mm->pinned_vm);
-	mmgrab(mm);
-	buf->mm = mm;
+	buf->nr_pages = nr_pages;
+	ret = ring_buf_charge(buf, &credit);
+	if (ret)
+		goto err_unpin_pages;
+	/* What the reservation was not needed for (folios pinned already). */
+	if (credit)
+		atomic_long_sub(credit, &buf->user->locked_vm);
+	refcount_inc(&pins->refs);
 
 	refcount_set(&buf->refs, 1);
 	buf->ubase = ubase;
 	buf->len = len;
-	buf->nr_pages = nr_pages;
 	buf->seg_shift = ring_buf_seg_shift(buf->pages, nr_pages, ubase);
 	ring_buf_fill_bvecs(buf);
 	*out = buf;
@@ -283,9 +567,9 @@ static int ring_buf_create(const struct iovec *iov, struct ring_buf **out)
 
 err_unpin_pages:
 	unpin_user_pages(buf->pages, nr_pages);
-err_unaccount:
-	if (buf->acct_locked)
-		atomic_long_sub(nr_pages, &buf->user->locked_vm);
+err_unreserve:
+	if (credit)
+		atomic_long_sub(credit, &buf->user->locked_vm);
 err_put_user:
 	free_uid(buf->user);
 err_free_pages:
@@ -295,16 +579,17 @@ err_free_buf:
 	return ret;
 }
 
+/* fdinfo: BufferBvecs of the table (PinnedPages is the charge's). */
 static void ring_bufs_account(struct ring_ctx *ctx, struct ring_buf *buf, int sign)
 {
 	if (!buf)
 		return;
-	ctx->buf_pinned_pages += sign * (long)buf->nr_pages;
 	ctx->buf_bvecs += sign * (long)buf->nr_bvecs;
 }
 
 /* Read @nr iovecs from @uiov and build a buffer for each non-empty one. */
-static int ring_bufs_create(const struct iovec __user *uiov, unsigned int nr,
+static int ring_bufs_create(struct ring_buf_pins *pins,
+			    const struct iovec __user *uiov, unsigned int nr,
 			    bool allow_empty, struct ring_buf **bufs)
 {
 	unsigned int i;
@@ -319,7 +604,7 @@ static int ring_bufs_create(const struct iovec __user *uiov, unsigned int nr,
 		bufs[i] = NULL;
 		if (allow_empty && !iov.iov_base && !iov.iov_len)
 			continue;
-		ret = ring_buf_create(&iov, &bufs[i]);
+		ret = ring_buf_create(pins, &iov, &bufs[i]);
 		if (ret)
 			goto err_put;
 		cond_resched();
@@ -336,6 +621,7 @@ err_put:
 int ring_register_buffers(struct ring_ctx *ctx, void __user *arg,
 			  unsigned int nr)
 {
+	struct ring_buf_pins *pins;
 	struct ring_buf **bufs;
 	unsigned int i;
 	int ret;
@@ -347,16 +633,27 @@ int ring_register_buffers(struct ring_ctx *ctx, void __user *arg,
 	bufs = kvcalloc(nr, sizeof(*bufs), GFP_KERNEL_ACCOUNT);
 	if (!bufs)
 		return -ENOMEM;
-	ret = ring_bufs_create(arg, nr, false, bufs);
-	if (ret) {
-		kvfree(bufs);
-		return ret;
+	pins = ring_buf_pins_alloc();
+	if (!pins) {
+		ret = -ENOMEM;
+		goto err_free_bufs;
 	}
+	ret = ring_bufs_create(pins, arg, nr, false, bufs);
+	if (ret)
+		goto err_put_pins;
 	for (i = 0; i < nr; i++)
 		ring_bufs_account(ctx, bufs[i], 1);
+	ring_buf_pins_attach(pins, ctx);
+	ctx->buf_pins = pins;
 	ctx->bufs = bufs;
 	WRITE_ONCE(ctx->nr_bufs, nr);
 	return 0;
+
+err_put_pins:
+	ring_buf_pins_put(pins);
+err_free_bufs:
+	kvfree(bufs);
+	return ret;
 }
 
 int ring_unregister_buffers(struct ring_ctx *ctx)
@@ -372,7 +669,11 @@ int ring_unregister_buffers(struct ring_ctx *ctx)
 	kvfree(ctx->bufs);
 	ctx->bufs = NULL;
 	WRITE_ONCE(ctx->nr_bufs, 0);
-	ctx->buf_pinned_pages = 0;
+	/* Buffers still in I/O un-charge themselves later, not into ctx. */
+	ring_buf_pins_detach(ctx->buf_pins);
+	ring_buf_pins_put(ctx->buf_pins);
+	ctx->buf_pins = NULL;
+	WRITE_ONCE(ctx->buf_pinned_pages, 0);
 	ctx->buf_bvecs = 0;
 	return 0;
 }
@@ -398,7 +699,8 @@ int ring_register_buffers_update(struct ring_ctx *ctx, void __user *arg,
 	fresh = kvcalloc(nr, sizeof(*fresh), GFP_KERNEL);
 	if (!fresh)
 		return -ENOMEM;
-	ret = ring_bufs_create(u64_to_user_ptr(up.iovecs), nr, true, fresh);
+	ret = ring_bufs_create(ctx->buf_pins, u64_to_user_ptr(up.iovecs), nr,
+			       true, fresh);
 	if (ret)
 		goto out_free;
 	for (i = 0; i < nr; i++) {

@@ -3,9 +3,10 @@
  * Helpers for the fixed-buffer VM tests (test_fixed*.c): pinned-page
  * accounting as /proc shows it (VmPin) next to the ring's fdinfo
  * (BufferSlots, PinnedPages, BufferBvecs), mappings laid out page by page,
- * one-shot READ_FIXED/WRITE_FIXED, huge page reservation, and a forked
- * child whose checks report back through shared memory (a child must never
- * call cmocka's fail()).
+ * one-shot READ_FIXED/WRITE_FIXED, huge page reservation, a forked child
+ * whose checks report back through shared memory (a child must never call
+ * cmocka's fail()), and in such a child: RLIMIT_MEMLOCK, CAP_IPC_LOCK and
+ * the drop to nobody.
  *
  * Everything is static inline: each test program uses a different part.
  */
@@ -15,12 +16,16 @@
 #include "iotest.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <linux/capability.h>
 
 #define PG		4096UL
 #define HPAGE		(2UL << 20)
@@ -52,7 +57,8 @@ static inline long vmpin_pages(void)
 
 /*
  * fdinfo reports slots, pinned pages and bvecs (bvecs < 0: not checked)
- * and VmPin is pin_base + pages.
+ * and VmPin is pin_base + pages. pages < 0: not known in advance (memory
+ * that may or may not be in huge pages), fdinfo and VmPin agree.
  */
 static inline void expect_bufs(int ring_fd, long slots, long pages, long bvecs,
 			       long pin_base, const char *what)
@@ -62,6 +68,8 @@ static inline void expect_bufs(int ring_fd, long slots, long pages, long bvecs,
 	long long b = fdinfo_get(ring_fd, "BufferBvecs");
 	long pin = vmpin_pages();
 
+	if (pages < 0)
+		pages = (long)p;
 	if (s != slots || p != pages || (bvecs >= 0 && b != bvecs) ||
 	    pin != pin_base + pages)
 		fail_msg("%s: fdinfo BufferSlots %lld PinnedPages %lld "
@@ -74,6 +82,42 @@ static inline void expect_bufs(int ring_fd, long slots, long pages, long bvecs,
 static inline void expect_no_bufs(int ring_fd, long pin_base, const char *what)
 {
 	expect_bufs(ring_fd, 0, 0, 0, pin_base, what);
+}
+
+/*
+ * What buffers entirely in 2 MiB huge pages (a 2 MiB aligned mapping of
+ * them, in VA order as the memory is) are charged, in 4 KiB pages: every
+ * huge page any of them touches, whole, once.
+ */
+static inline long huge_charge_pages(const struct iovec *iov, unsigned n)
+{
+	uintptr_t lo = UINTPTR_MAX, hi = 0, h;
+	unsigned char *seen;
+	long huge = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		uintptr_t a = (uintptr_t)iov[i].iov_base;
+
+		if (a / HPAGE < lo)
+			lo = a / HPAGE;
+		if ((a + iov[i].iov_len - 1) / HPAGE > hi)
+			hi = (a + iov[i].iov_len - 1) / HPAGE;
+	}
+	if (!n)
+		return 0;
+	seen = calloc(hi - lo + 1, 1);
+	if (!seen)
+		fail_msg("calloc %zu", (size_t)(hi - lo + 1));
+	for (i = 0; i < n; i++) {
+		uintptr_t a = (uintptr_t)iov[i].iov_base;
+
+		for (h = a / HPAGE; h <= (a + iov[i].iov_len - 1) / HPAGE; h++)
+			if (!seen[h - lo]++)
+				huge++;
+	}
+	free(seen);
+	return huge * (long)(HPAGE / PG);
 }
 
 /* An anonymous private mapping, 4 KiB pages only (no THP: exact bvecs). */
@@ -342,6 +386,49 @@ static inline void run_child(void (*fn)(void *), void *arg, const char *what)
 	if (!rep)
 		rep = child_report_new();
 	wait_child(spawn_child(fn, arg, rep), rep, what);
+}
+
+/* ---- users, limits, capabilities: in a child (CHILD_CHECK) ------------- */
+
+#define NOBODY		65534
+
+static inline void set_memlock(unsigned long pages)
+{
+	struct rlimit rl = { pages * PG, pages * PG };
+
+	CHILD_CHECK(!setrlimit(RLIMIT_MEMLOCK, &rl), "setrlimit MEMLOCK: %s",
+		    strerror(errno));
+}
+
+static inline bool has_ipc_lock(bool permitted)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	CHILD_CHECK(!syscall(SYS_capget, &h, d), "capget: %s", strerror(errno));
+	return (permitted ? d[0].permitted : d[0].effective) &
+	       (1U << CAP_IPC_LOCK);
+}
+
+/*
+ * Become nobody, without CAP_IPC_LOCK: from here on every pinned page is
+ * charged to nobody's locked memory against RLIMIT_MEMLOCK (set it first:
+ * nobody cannot raise it). /dev/ring is root's: open it before.
+ */
+static inline void drop_to_nobody(void)
+{
+	CHILD_CHECK(!setgroups(0, NULL), "setgroups: %s", strerror(errno));
+	CHILD_CHECK(!setresgid(NOBODY, NOBODY, NOBODY), "setresgid: %s",
+		    strerror(errno));
+	CHILD_CHECK(!setresuid(NOBODY, NOBODY, NOBODY), "setresuid: %s",
+		    strerror(errno));
+	/* Back to owning our /proc files (fdinfo is 0500). */
+	CHILD_CHECK(!prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "PR_SET_DUMPABLE: %s",
+		    strerror(errno));
+	CHILD_CHECK(getuid() == NOBODY && geteuid() == NOBODY, "still uid %d",
+		    (int)geteuid());
+	CHILD_CHECK(!has_ipc_lock(false) && !has_ipc_lock(true),
+		    "nobody has CAP_IPC_LOCK");
 }
 
 #endif /* FIXEDTEST_H */

@@ -14,6 +14,10 @@
  * name, checked against a model of the mapping and the files' contents.
  * Where the pages really are consecutive (a whole THP, hugetlb pages) they
  * are coalesced, and offsets into the coalesced bvecs land right.
+ *
+ * PinnedPages and VmPin: small pages count per page and buffer, a huge
+ * page whole and once per ring however much of it the buffers cover
+ * (test_fixed_thp.c has the RLIMIT_MEMLOCK side of that).
  */
 #include "fixedtest.h"
 
@@ -172,11 +176,13 @@ static void fx_init(struct fx *f, enum tgt_kind kind, bool direct,
 		memcpy(f->mshadow[k], f->iov[k].iov_base, f->iov[k].iov_len);
 		pages += span_pages(f->iov[k].iov_base, f->iov[k].iov_len);
 	}
+	if (mk >= MEM_HUGETLB)
+		pages = huge_charge_pages(f->iov, NBUF);
 	ring_init_or_fail(&f->ring, 32);
 	expect_ret(ring_register_buffers(&f->ring, f->iov, NBUF), 0);
 	if (mk == MEM_MEMFD && meminfo_kb("ShmemHugePages") > 0)
-		/* memfds may be THP-backed here: fewer bvecs possible. */
-		expect_bufs(f->ring.ring_fd, NBUF, pages, -1, f->pin0,
+		/* memfds may be THP-backed here: fewer bvecs, whole THPs. */
+		expect_bufs(f->ring.ring_fd, NBUF, -1, -1, f->pin0,
 			    mem_name[mk]);
 	else
 		expect_bufs(f->ring.ring_fd, NBUF, pages, fx_bvecs(f), f->pin0,
@@ -500,13 +506,13 @@ struct alias_io {
 };
 
 /*
- * Register [va + off, va + off + len) as slot 0 (bvecs expected), then
- * writes and reads through the range every step bytes, each crossing page
- * boundaries, against null_blk (O_DIRECT) where aligned and a tmpfs file;
- * then all of it at once.
+ * Register [va + off, va + off + len) as slot 0 (pages charged and bvecs
+ * expected), then writes and reads through the range every step bytes,
+ * each crossing page boundaries, against null_blk (O_DIRECT) where aligned
+ * and a tmpfs file; then all of it at once.
  */
 static void alias_exercise(struct alias *m, struct alias_io *io, size_t off,
-			   size_t len, long bvecs, size_t step)
+			   size_t len, long pages, long bvecs, size_t step)
 {
 	struct target *nb = io->have_nb ? &io->nb : NULL, *tf = &io->tf;
 	struct ring ring;
@@ -520,8 +526,7 @@ static void alias_exercise(struct alias *m, struct alias_io *io, size_t off,
 		       "+%zu..%zu", m->name, off, off + len);
 	snprintf(what, sizeof(what), "%s: +%zu..%zu registered", m->name, off,
 		 off + len);
-	expect_bufs(ring.ring_fd, 1, span_pages(iov.iov_base, len), bvecs, pin0,
-		    what);
+	expect_bufs(ring.ring_fd, 1, pages, bvecs, pin0, what);
 
 	/* From the second page on: the pages the CVE got wrong. */
 	for (o = off + PG - off % PG; o + 3 * PG <= off + len; o += step) {
@@ -572,8 +577,9 @@ static void test_cve_memfd_page(void **state)
 	alias_io_open(&io, "one memfd page mapped 32 times");
 	fd = memfd_sized("ring-cve", PG, 0);
 	alias_map(&m, fd, PG, 32, PG, fpiece, "memfd page x32", &io.rng);
-	alias_exercise(&m, &io, 0, 32 * PG, 32, 5 * PG);
-	alias_exercise(&m, &io, 3 * PG + 100, 20 * PG, 21, 5 * PG);
+	/* Small pages: charged per pinned page, aliases too. */
+	alias_exercise(&m, &io, 0, 32 * PG, 32, 32, 5 * PG);
+	alias_exercise(&m, &io, 3 * PG + 100, 20 * PG, 21, 21, 5 * PG);
 	alias_unmap(&m);
 	close(fd);
 	alias_io_close(&io);
@@ -644,6 +650,7 @@ static int thp_file(unsigned nr_thp, uint64_t *rng)
  * Pages of one shmem THP: its first page mapped 32 times, 32 of its pages
  * mapped out of order, or in order but one twice, are one bvec per page;
  * its first 64 pages in order are one bvec (also from the second page on).
+ * Each time the ring is charged the one THP, whole.
  */
 static void test_cve_thp_shmem(void **state)
 {
@@ -661,7 +668,7 @@ static void test_cve_thp_shmem(void **state)
 	for (i = 0; i < 32; i++)
 		fpiece[i] = 0;
 	alias_map(&m, fd, HPAGE, 32, PG, fpiece, "THP page 0 x32", &io.rng);
-	alias_exercise(&m, &io, 0, 32 * PG, 32, 5 * PG);
+	alias_exercise(&m, &io, 0, 32 * PG, HPAGE / PG, 32, 5 * PG);
 	alias_unmap(&m);
 
 	/* 0, 5, 10, ... (mod 32): page 0 where the folio check wants it. */
@@ -669,22 +676,22 @@ static void test_cve_thp_shmem(void **state)
 		fpiece[i] = i * 5 % 32;
 	alias_map(&m, fd, HPAGE, 32, PG, fpiece, "THP pages permuted",
 		  &io.rng);
-	alias_exercise(&m, &io, 0, 32 * PG, 32, 5 * PG);
+	alias_exercise(&m, &io, 0, 32 * PG, HPAGE / PG, 32, 5 * PG);
 	alias_unmap(&m);
 
 	for (i = 0; i < 32; i++)
 		fpiece[i] = i == 2 ? 1 : i;
 	alias_map(&m, fd, HPAGE, 32, PG, fpiece, "THP pages 0 1 1 3 4 ...",
 		  &io.rng);
-	alias_exercise(&m, &io, 0, 32 * PG, 32, 5 * PG);
+	alias_exercise(&m, &io, 0, 32 * PG, HPAGE / PG, 32, 5 * PG);
 	alias_unmap(&m);
 
 	for (i = 0; i < 64; i++)
 		fpiece[i] = i;
 	alias_map(&m, fd, HPAGE, 64, PG, fpiece, "THP pages in order",
 		  &io.rng);
-	alias_exercise(&m, &io, 0, 64 * PG, 1, 7 * PG);
-	alias_exercise(&m, &io, PG + 300, 40 * PG, 1, 7 * PG);
+	alias_exercise(&m, &io, 0, 64 * PG, HPAGE / PG, 1, 7 * PG);
+	alias_exercise(&m, &io, PG + 300, 40 * PG, HPAGE / PG, 1, 7 * PG);
 	alias_unmap(&m);
 
 	close(fd);
@@ -695,7 +702,7 @@ static void test_cve_thp_shmem(void **state)
 /*
  * Whole shmem THPs: two mapped in swapped order are two 2 MiB bvecs, I/O
  * across their boundary lands in the right one; one mapped twice is two
- * bvecs of the same page.
+ * bvecs of the same page, charged once.
  */
 static void test_thp_shmem_swapped(void **state)
 {
@@ -730,8 +737,9 @@ static void test_thp_shmem_swapped(void **state)
 		ring_init_or_fail(&ring, 4);
 		iov = (struct iovec){ va, 2 * HPAGE };
 		expect_ret(ring_register_buffers(&ring, &iov, 1), 0);
-		expect_bufs(ring.ring_fd, 1, 2 * HPAGE / PG, 2, pin0,
-			    round ? "one THP mapped twice" : "two THPs swapped");
+		expect_bufs(ring.ring_fd, 1, (round ? 1 : 2) * HPAGE / PG, 2,
+			    pin0, round ? "one THP mapped twice" :
+			    "two THPs swapped");
 		expect_ret(fixed_io(&ring, RING_OP_WRITE_FIXED, tf.fd, va + at, io,
 				    0, 0), io);
 		xpread(tf.fd, got, io, 0);
@@ -794,7 +802,8 @@ static void test_hugetlb_bvecs(void **state)
 	iov[2] = (struct iovec){ va + PG + 100, HPAGE };
 	iov[3] = (struct iovec){ va + HPAGE + 7 * PG, 3 * PG };
 	expect_ret(ring_register_buffers(&ring, iov, 4), 0);
-	expect_bufs(ring.ring_fd, 4, 512 + 1024 + 513 + 3, 1 + 2 + 2 + 1, pin0,
+	/* The two huge pages, each charged once. */
+	expect_bufs(ring.ring_fd, 4, 2 * HPAGE / PG, 1 + 2 + 2 + 1, pin0,
 		    "2 MiB, 4 MiB, 2 MiB from +4196, 12 KiB inside");
 	expect_ret(fixed_io(&ring, RING_OP_WRITE_FIXED, tf.fd,
 			    va + HPAGE - 2 * PG - 1, io, 0, 1), io);
@@ -824,7 +833,7 @@ static void test_hugetlb_bvecs(void **state)
 /*
  * A hugetlb memfd's two pages mapped swapped, its first page mapped three
  * times, and a buffer across the boundary: one bvec per mapped huge page
- * touched, each the right page.
+ * touched, each the right page; each huge page charged once.
  */
 static void test_hugetlb_memfd_aliases(void **state)
 {
@@ -842,13 +851,15 @@ static void test_hugetlb_memfd_aliases(void **state)
 
 	alias_map(&m, fd, 2 * HPAGE, 2, HPAGE, swapped, "hugetlb pages 1 0",
 		  &io.rng);
-	alias_exercise(&m, &io, 0, 2 * HPAGE, 2, HPAGE - 2 * PG);
-	alias_exercise(&m, &io, HPAGE - 3 * PG + 5, HPAGE, 2, HPAGE / 2);
+	alias_exercise(&m, &io, 0, 2 * HPAGE, 2 * HPAGE / PG, 2,
+		       HPAGE - 2 * PG);
+	alias_exercise(&m, &io, HPAGE - 3 * PG + 5, HPAGE, 2 * HPAGE / PG, 2,
+		       HPAGE / 2);
 	alias_unmap(&m);
 
 	alias_map(&m, fd, 2 * HPAGE, 3, HPAGE, thrice, "hugetlb page 0 x3",
 		  &io.rng);
-	alias_exercise(&m, &io, 0, 3 * HPAGE, 3, HPAGE - 2 * PG);
+	alias_exercise(&m, &io, 0, 3 * HPAGE, HPAGE / PG, 3, HPAGE - 2 * PG);
 	alias_unmap(&m);
 
 	close(fd);
@@ -878,7 +889,8 @@ static long rollup_kb(const char *key)
 /*
  * Anonymous transparent huge pages coalesce like hugetlb ones: 4 MiB of
  * THP is two bvecs, a buffer from the fourth page into the second THP two,
- * a small one inside one; data across the boundary right.
+ * a small one inside one; data across the boundary right. The two THPs are
+ * charged once each.
  */
 static void test_thp_anon(void **state)
 {
@@ -915,7 +927,7 @@ static void test_thp_anon(void **state)
 	iov[1] = (struct iovec){ va + 3 * PG + 5, HPAGE };
 	iov[2] = (struct iovec){ va + 100, 1000 };
 	expect_ret(ring_register_buffers(&ring, iov, 3), 0);
-	expect_bufs(ring.ring_fd, 3, 1024 + 513 + 1, 2 + 2 + 1, pin0,
+	expect_bufs(ring.ring_fd, 3, 2 * HPAGE / PG, 2 + 2 + 1, pin0,
 		    "4 MiB THP, 2 MiB from +12293, 1000 bytes");
 	expect_ret(fixed_io(&ring, RING_OP_WRITE_FIXED, tf.fd,
 			    va + HPAGE - PG - 7, io, 0, 0), io);

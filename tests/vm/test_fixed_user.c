@@ -14,13 +14,7 @@
  */
 #include "fixedtest.h"
 
-#include <grp.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <linux/capability.h>
-
 #define LIMIT		64UL		/* RLIMIT_MEMLOCK in pages */
-#define NOBODY		65534
 #define NRINGS		4
 
 /* ---- in the children (CHILD_CHECK, never cmocka) ----------------------- */
@@ -61,24 +55,6 @@ static void kid_setup(struct kid *k)
 	CHILD_CHECK(k->pin0 >= 0, "no VmPin in /proc/self/status");
 }
 
-static void set_memlock(unsigned long pages)
-{
-	struct rlimit rl = { pages * PG, pages * PG };
-
-	CHILD_CHECK(!setrlimit(RLIMIT_MEMLOCK, &rl), "setrlimit MEMLOCK: %s",
-		    strerror(errno));
-}
-
-static bool has_ipc_lock(bool permitted)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2];
-
-	CHILD_CHECK(!syscall(SYS_capget, &h, d), "capget: %s", strerror(errno));
-	return (permitted ? d[0].permitted : d[0].effective) &
-	       (1U << CAP_IPC_LOCK);
-}
-
 /*
  * CAP_IPC_LOCK in or out of the effective set; with all, out of every set
  * and the bounding set too (for good).
@@ -105,22 +81,6 @@ static void set_ipc_lock(bool on, bool all)
 	CHILD_CHECK(!syscall(SYS_capset, &h, d), "capset: %s", strerror(errno));
 	CHILD_CHECK(has_ipc_lock(false) == on, "CAP_IPC_LOCK still %s",
 		    on ? "off" : "on");
-}
-
-static void drop_to_nobody(void)
-{
-	CHILD_CHECK(!setgroups(0, NULL), "setgroups: %s", strerror(errno));
-	CHILD_CHECK(!setresgid(NOBODY, NOBODY, NOBODY), "setresgid: %s",
-		    strerror(errno));
-	CHILD_CHECK(!setresuid(NOBODY, NOBODY, NOBODY), "setresuid: %s",
-		    strerror(errno));
-	/* Back to owning our /proc files (fdinfo is 0500). */
-	CHILD_CHECK(!prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "PR_SET_DUMPABLE: %s",
-		    strerror(errno));
-	CHILD_CHECK(getuid() == NOBODY && geteuid() == NOBODY, "still uid %d",
-		    (int)geteuid());
-	CHILD_CHECK(!has_ipc_lock(false) && !has_ipc_lock(true),
-		    "nobody has CAP_IPC_LOCK");
 }
 
 /* Register one buffer of pages pages at page off of k->mem on ring r. */
