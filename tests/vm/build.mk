@@ -5,7 +5,7 @@
 VMTEST_SRCS	:= $(wildcard tests/vm/test_*.c)
 VMTEST_BINS	:= $(patsubst tests/vm/%.c,$(BUILD)/tests/vm/%,$(VMTEST_SRCS))
 VMTEST_HELPER	:= $(BUILD)/tests/vm/vmtest.o $(BUILD)/tests/vm/iotest.o
-VMTEST_DEPS	:= tests/vm/vmtest.h tests/vm/iotest.h include/uapi/linux/ring.h \
+VMTEST_DEPS	:= $(wildcard tests/vm/*.h) include/uapi/linux/ring.h \
 		   include/libring.h
 
 tests: $(VMTEST_BINS)
