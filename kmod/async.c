@@ -37,8 +37,10 @@
  */
 #include <linux/hashtable.h>
 #include <linux/kthread.h>
+#include <linux/memcontrol.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
+#include <linux/pid.h>
 #include <linux/poll.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -142,16 +144,17 @@ static bool ring_user_charge_worker(struct ring_ctx *ctx)
 	return ok;
 }
 
-/* A worker is gone: the first ring that waited for budget may start one. */
+/*
+ * A worker is gone: the rings that waited for budget try again (one that
+ * no longer needs a worker must not keep the slot from the others).
+ */
 static void ring_user_uncharge_worker(struct ring_user *user)
 {
-	struct ring_ctx *next;
+	struct ring_ctx *next, *tmp;
 
 	spin_lock(&ring_users_lock);
 	user->nr_workers--;
-	next = list_first_entry_or_null(&user->starved, struct ring_ctx,
-					user_node);
-	if (next) {
+	list_for_each_entry_safe(next, tmp, &user->starved, user_node) {
 		list_del_init(&next->user_node);
 		/* Under the lock: teardown unlists the ring before it waits. */
 		queue_work(ring_wq, &next->create_work);
@@ -205,10 +208,43 @@ static const struct mmu_notifier_ops ring_mm_ops = {
 	.free_notifier	= ring_mm_free,
 };
 
+/* ---- the owner process: everything is cancelled when it is gone ---------- */
+
+/*
+ * The owner's exit, seen through its pid's pidfd wait queue: fd tables
+ * and mm references (a worker's) can outlive the process, this cannot.
+ * Any context (exit_notify() holds tasklist_lock): hand it to a work.
+ */
+static int ring_owner_wake(struct wait_queue_entry *wait, unsigned int mode,
+			   int sync, void *key)
+{
+	struct ring_ctx *ctx = container_of(wait, struct ring_ctx, owner_wait);
+
+	queue_work(ring_wq, &ctx->owner_work);
+	return 0;
+}
+
+static void ring_owner_work(struct work_struct *work)
+{
+	struct ring_ctx *ctx = container_of(work, struct ring_ctx, owner_work);
+	struct task_struct *leader;
+	bool gone;
+
+	/* Newer kernels also wake it for a leader whose threads live on. */
+	leader = get_pid_task(ctx->owner_pid, PIDTYPE_PID);
+	gone = !leader || !atomic_read(&leader->signal->live);
+	if (leader)
+		put_task_struct(leader);
+	if (gone)
+		ring_async_cancel_all(ctx);
+}
+
 /* ---- workers ------------------------------------------------------------ */
 
 #define RING_POLL_CANCEL	BIT(31)
 #define RING_POLL_REF_MASK	GENMASK(30, 0)
+/* Re-armed by a worker after a wake-up that found nothing this often: block. */
+#define RING_POLL_MAX_RETRY	128
 
 static void ring_poll_detach(struct ring_req *req);
 
@@ -223,12 +259,22 @@ struct ring_worker {
 	bool exited;			/* left on its own: only reap it */
 };
 
+/*
+ * Can be asked not to wait (IOCB_NOWAIT).  Sockets always honour it, but
+ * have said so (FMODE_NOWAIT) only since 6.4; io_uring trusts them too.
+ */
+bool ring_file_nowait(struct file *file)
+{
+	return (file->f_mode & FMODE_NOWAIT) ||
+	       S_ISSOCK(file_inode(file)->i_mode);
+}
+
 /* -EAGAIN from such a file means "not ready", not "would block on I/O". */
 bool ring_file_pollable(struct file *file)
 {
 	umode_t mode = file_inode(file)->i_mode;
 
-	return (file->f_mode & FMODE_NOWAIT) && file_can_poll(file) &&
+	return ring_file_nowait(file) && file_can_poll(file) &&
 	       !S_ISREG(mode) && !S_ISBLK(mode);
 }
 
@@ -250,6 +296,7 @@ static void ring_worker_run(struct ring_req *req, bool dying)
 	struct mm_struct *mm = req->ctx->mm;
 	unsigned int issue_flags = 0;
 	const struct cred *old_creds;
+	struct mem_cgroup *old_memcg;
 
 	if (req->flags & RING_REQ_F_POLLED) {
 		/* Its file woke it: off the wait queues, then retry, no wait. */
@@ -266,7 +313,10 @@ static void ring_worker_run(struct ring_req *req, bool dying)
 	}
 	kthread_use_mm(mm);
 	old_creds = override_creds(req->creds);
+	/* What the request allocates is charged to the owner's cgroup. */
+	old_memcg = set_active_memcg(req->ctx->memcg);
 	ring_req_issue(req, issue_flags, NULL);
+	set_active_memcg(old_memcg);
 	revert_creds(old_creds);
 	kthread_unuse_mm(mm);
 	mmput(mm);
@@ -334,7 +384,7 @@ static int ring_worker_fn(void *data)
 		timed_out = !schedule_timeout(RING_WORKER_IDLE) &&
 			    !signal_pending(current);
 	}
-	/* Teardown: no request is left, and it uncharges us. */
+	/* Teardown: no request is left; it unlinks and uncharges us. */
 	return 0;
 }
 
@@ -351,11 +401,21 @@ static void ring_workers_reap(struct ring_ctx *ctx, bool all)
 	spin_unlock_irq(&ctx->async_lock);
 
 	list_for_each_entry_safe(worker, tmp, &reap, node) {
-		/* Waits until the thread has left this module's code. */
+		/*
+		 * Waits until the thread has left this module's code, or
+		 * makes sure it never enters it (stopped before it ran).
+		 */
 		kthread_stop(worker->task);
 		put_task_struct(worker->task);
-		if (!worker->exited)
+		if (!worker->exited) {
+			/* Still idle, maybe on the list others walk: unlink. */
+			spin_lock_irq(&ctx->async_lock);
+			list_del_init(&worker->idle_node);
+			ctx->acct[worker->class].nr_idle--;
+			ctx->acct[worker->class].nr_workers--;
+			spin_unlock_irq(&ctx->async_lock);
 			ring_user_uncharge_worker(ctx->user);
+		}
 		kfree(worker);
 	}
 }
@@ -467,7 +527,6 @@ void ring_async_queue_work(struct ring_req *req)
 	struct ring_wq_acct *acct = &ctx->acct[ring_req_class(req)];
 	struct ring_worker *idle;
 	unsigned long flags;
-	bool start;
 
 	spin_lock_irqsave(&ctx->async_lock, flags);
 	list_add_tail(&req->node, &acct->work);
@@ -482,13 +541,22 @@ void ring_async_queue_work(struct ring_req *req)
 		list_del_init(&idle->idle_node);
 		wake_up_process(idle->task);
 	}
-	start = !ctx->dying && ring_wq_needs_worker(ctx, ring_req_class(req));
-	if (ctx->dying)
-		/* Teardown may be waiting to drain what comes late. */
-		wake_up_var(&ctx->inflight);
-	spin_unlock_irqrestore(&ctx->async_lock, flags);
-	if (start)
+	/*
+	 * Under the lock: once we let go, cancellation may complete the
+	 * request and teardown free the ring.
+	 */
+	if (!ctx->dying && ring_wq_needs_worker(ctx, ring_req_class(req)))
 		queue_work(ring_wq, &ctx->create_work);
+	if (ctx->dying) {
+		/*
+		 * Teardown may be waiting to drain what comes late: order
+		 * nr_queued before wake_up_var()'s check for a waiter; pairs
+		 * with the barrier in wait_var_event()'s prepare_to_wait.
+		 */
+		smp_mb();
+		wake_up_var(&ctx->inflight);
+	}
+	spin_unlock_irqrestore(&ctx->async_lock, flags);
 }
 
 /* Deferred frees that must not run in IRQ context (rsrc.c). */
@@ -499,9 +567,15 @@ void ring_async_defer(struct work_struct *work)
 
 /* ---- waiting for pollable files ------------------------------------------ */
 
-/* True when the caller now owns the request (took refs from 0). */
+/*
+ * True when the caller now owns the request (took refs from 0).  Once two
+ * claims are in, the owner already knows something happened: no more are
+ * counted, so that no number of wake-ups can wrap refs into a second owner.
+ */
 static bool ring_poll_get_ownership(struct ring_req *req)
 {
+	if ((atomic_read(&req->poll.refs) & RING_POLL_REF_MASK) >= 2)
+		return false;
 	return !(atomic_fetch_inc(&req->poll.refs) & RING_POLL_REF_MASK);
 }
 
@@ -561,6 +635,11 @@ static int ring_poll_wake(struct wait_queue_entry *wait, unsigned int mode,
 		return 0;
 	}
 	if (ring_poll_get_ownership(req)) {
+		/* Off this queue now: it wakes us no more (the owner detaches). */
+		if (entry->head) {
+			list_del_init(&wait->entry);
+			smp_store_release(&entry->head, NULL);
+		}
 		req->flags |= RING_REQ_F_POLLED;
 		ring_async_queue_work(req);
 	}
@@ -644,7 +723,12 @@ void ring_async_punt(struct ring_req *req)
 {
 	__poll_t events = ring_opdefs[req->opcode].poll_events;
 
-	if (events && ring_file_pollable(req->file)) {
+	/*
+	 * A file whose poll says ready but whose read says -EAGAIN would
+	 * have a worker spin on it: after enough tries, a worker blocks.
+	 */
+	if (events && ring_file_pollable(req->file) &&
+	    req->poll.retries++ < RING_POLL_MAX_RETRY) {
 		if (!ring_poll_arm(req, events))
 			ring_req_complete(req, -ECANCELED);
 		return;
@@ -706,6 +790,8 @@ int ring_async_setup(struct ring_ctx *ctx)
 	}
 	INIT_WORK(&ctx->create_work, ring_wq_create_work);
 	INIT_LIST_HEAD(&ctx->user_node);
+	/* A SETUP that failed after an earlier one got this far. */
+	ctx->dying = false;
 
 	ctx->user = ring_user_get(current_uid());
 	if (!ctx->user)
@@ -720,12 +806,22 @@ int ring_async_setup(struct ring_ctx *ctx)
 	mutex_lock(&ctx->rmm->lock);
 	list_add(&ctx->mm_node, &ctx->rmm->rings);
 	mutex_unlock(&ctx->rmm->lock);
+	ctx->memcg = get_mem_cgroup_from_mm(current->mm);
+
+	ctx->owner_pid = get_pid(task_tgid(current));
+	INIT_WORK(&ctx->owner_work, ring_owner_work);
+	init_waitqueue_func_entry(&ctx->owner_wait, ring_owner_wake);
+	add_wait_queue(&ctx->owner_pid->wait_pidfd, &ctx->owner_wait);
 	return 0;
 }
 
 /* The last file reference is gone: end everything, then stop the workers. */
 void ring_async_teardown(struct ring_ctx *ctx)
 {
+	remove_wait_queue(&ctx->owner_pid->wait_pidfd, &ctx->owner_wait);
+	cancel_work_sync(&ctx->owner_work);
+	put_pid(ctx->owner_pid);
+
 	mutex_lock(&ctx->rmm->lock);
 	list_del(&ctx->mm_node);
 	mutex_unlock(&ctx->rmm->lock);
@@ -737,10 +833,11 @@ void ring_async_teardown(struct ring_ctx *ctx)
 	 */
 	for (;;) {
 		ring_async_cancel_all(ctx);
-		wait_var_event(&ctx->inflight,
-			       !atomic_read(&ctx->inflight) ||
-			       READ_ONCE(ctx->acct[0].nr_queued) ||
-			       READ_ONCE(ctx->acct[1].nr_queued));
+		/* Cancel again now and then: a wait may have missed SIGKILL. */
+		wait_var_event_timeout(&ctx->inflight,
+				       !atomic_read(&ctx->inflight) ||
+				       READ_ONCE(ctx->acct[0].nr_queued) ||
+				       READ_ONCE(ctx->acct[1].nr_queued), HZ);
 		if (!atomic_read(&ctx->inflight))
 			break;
 	}
@@ -753,6 +850,7 @@ void ring_async_teardown(struct ring_ctx *ctx)
 	cancel_work_sync(&ctx->create_work);
 	ring_workers_reap(ctx, true);
 	ring_user_put(ctx->user);
+	mem_cgroup_put(ctx->memcg);
 }
 
 /* Under uring_lock, which every change of the limits holds. */

@@ -36,13 +36,35 @@ static int ring_open(struct inode *inode, struct file *file)
 	return 0;
 }
 
+static void ring_ctx_free(struct ring_ctx *ctx)
+{
+	ring_ctx_teardown(ctx);
+	mutex_destroy(&ctx->uring_lock);
+	kfree(ctx);
+}
+
+static void ring_exit_work(struct work_struct *work)
+{
+	ring_ctx_free(container_of(work, struct ring_ctx, exit_work));
+}
+
 static int ring_release(struct inode *inode, struct file *file)
 {
 	struct ring_ctx *ctx = file->private_data;
 
-	ring_ctx_teardown(ctx);
-	mutex_destroy(&ctx->uring_lock);
-	kfree(ctx);
+	/*
+	 * Teardown waits for I/O already at a file, which a user may hold up
+	 * (a FUSE server).  The owner process may wait for its own ring; a
+	 * last reference dropped anywhere else (the kernel's delayed fput,
+	 * another user's mmput() of the owner's mm) must not, so teardown
+	 * goes to the module's workqueue, which module unload drains.
+	 */
+	if (smp_load_acquire(&ctx->ready) && current->tgid != ctx->owner_tgid) {
+		INIT_WORK(&ctx->exit_work, ring_exit_work);
+		ring_async_defer(&ctx->exit_work);
+		return 0;
+	}
+	ring_ctx_free(ctx);
 	return 0;
 }
 
@@ -118,10 +140,11 @@ static bool ring_owner_leaving(struct ring_ctx *ctx)
 {
 	if (current->tgid != ctx->owner_tgid)
 		return false;
-	if (current->mm != ctx->mm)
-		return true;
-	return (current->flags & PF_EXITING) &&
-	       !atomic_read(&current->signal->live);
+	/* Exiting: its mm is already gone (exit_mm() comes before files). */
+	if (current->flags & PF_EXITING)
+		return !atomic_read(&current->signal->live);
+	/* A close-on-exec descriptor closed in the new image. */
+	return current->mm != ctx->mm;
 }
 
 /*

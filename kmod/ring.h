@@ -78,6 +78,7 @@ struct ring_wq_acct {
 
 struct ring_user;
 struct ring_mm;
+struct mem_cgroup;
 
 struct ring_ctx {
 	/* Set (release) once SETUP has built everything below; never cleared. */
@@ -146,6 +147,11 @@ struct ring_ctx {
 	struct ring_user *user;		/* whose worker budget this ring uses */
 	struct list_head user_node;	/* user->starved: waits for budget */
 	struct ring_mm *rmm;		/* cancels everything when the mm goes */
+	struct mem_cgroup *memcg;	/* the owner's: workers charge to it */
+	struct pid *owner_pid;		/* its exit cancels everything */
+	struct wait_queue_entry owner_wait;	/* on owner_pid->wait_pidfd */
+	struct work_struct owner_work;
+	struct work_struct exit_work;	/* teardown away from the closer */
 	struct list_head mm_node;	/* rmm->rings */
 	bool dying;			/* owner or ring gone: cancel, never run */
 };
@@ -194,6 +200,7 @@ struct ring_poll {
 	__poll_t events;
 	struct list_head node;		/* ctx->poll_list */
 	atomic_t refs;
+	unsigned int retries;		/* re-arms after a wake-up */
 };
 
 /* ring_req.flags */
@@ -283,6 +290,7 @@ void ring_async_teardown(struct ring_ctx *ctx);
 void ring_async_punt(struct ring_req *req);
 void ring_async_queue_work(struct ring_req *req);
 void ring_async_defer(struct work_struct *work);
+bool ring_file_nowait(struct file *file);
 bool ring_file_pollable(struct file *file);
 void ring_async_cancel_all(struct ring_ctx *ctx);
 int ring_register_iowq_max_workers(struct ring_ctx *ctx, void __user *arg,

@@ -85,6 +85,7 @@ int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe)
 	rw->iotlb_bvec = NULL;
 	rw->iotlb_nr = 0;
 	rw->done = 0;
+	req->poll.retries = 0;
 	if (sqe->ioprio || (sqe->buf_index && !ring_rw_is_fixed(req)))
 		return -EINVAL;
 
@@ -131,7 +132,7 @@ int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe)
 	rw->kiocb.ki_ioprio = get_current_ioprio();
 	/* Those who asked not to wait get -EAGAIN, as from preadv2(). */
 	if ((rw_flags & RWF_NOWAIT) ||
-	    ((file->f_flags & O_NONBLOCK) && (file->f_mode & FMODE_NOWAIT)))
+	    ((file->f_flags & O_NONBLOCK) && ring_file_nowait(file)))
 		req->flags |= RING_REQ_F_NOWAIT;
 
 	return ring_rw_import(req, sqe);
@@ -189,7 +190,7 @@ int ring_rw_issue(struct ring_req *req, unsigned int issue_flags)
 	struct iov_iter iter;
 	ssize_t ret;
 
-	if (nonblock && !(file->f_mode & FMODE_NOWAIT))
+	if (nonblock && !ring_file_nowait(file))
 		return -EAGAIN;
 
 	iter = rw->iter;
