@@ -313,6 +313,8 @@ static void ring_worker_run(struct ring_req *req, bool dying)
 	}
 	kthread_use_mm(mm);
 	old_creds = override_creds(req->creds);
+	/* Writes stop at the submitter's file size limit (a worker's are its own). */
+	current->signal->rlim[RLIMIT_FSIZE].rlim_cur = req->fsize;
 	/* What the request allocates is charged to the owner's cgroup. */
 	old_memcg = set_active_memcg(req->ctx->memcg);
 	ring_req_issue(req, issue_flags, NULL);

@@ -222,6 +222,7 @@ struct ring_req {
 	u8 flags;		/* RING_REQ_F_* */
 	struct file *file;	/* the request's reference, or NULL */
 	const struct cred *creds;	/* the submitter's, with the file */
+	unsigned long fsize;		/* the submitter's RLIMIT_FSIZE */
 	struct ring_poll poll;
 	union {
 		struct ring_rw rw;

@@ -179,8 +179,10 @@ static void ring_issue_sqe(struct ring_req *req, const struct ring_sqe *sqe,
 	if (unlikely(ret))
 		goto fail;
 	/* A worker may finish it, even after an O_DIRECT -EAGAIN in an IRQ. */
-	if (req->file)
+	if (req->file) {
 		req->creds = get_current_cred();
+		req->fsize = rlimit(RLIMIT_FSIZE);
+	}
 	ring_req_issue(req, RING_ISSUE_NONBLOCK, done);
 	return;
 fail:
