@@ -210,33 +210,37 @@ static const struct mmu_notifier_ops ring_mm_ops = {
 
 /* ---- the owner process: everything is cancelled when it is gone ---------- */
 
+static void ring_async_stop_workers(struct ring_ctx *ctx);
+
 /*
  * The owner's exit, seen through its pid's pidfd wait queue: fd tables
  * and mm references (a worker's) can outlive the process, this cannot.
- * Any context (exit_notify() holds tasklist_lock): hand it to a work.
+ * In exit_notify(), under tasklist_lock, before the parent hears of it:
+ * from here nothing runs and running waits are interrupted; a work
+ * cancels the rest.
  */
 static int ring_owner_wake(struct wait_queue_entry *wait, unsigned int mode,
 			   int sync, void *key)
 {
 	struct ring_ctx *ctx = container_of(wait, struct ring_ctx, owner_wait);
+	struct task_struct *leader;
+	bool gone;
 
-	queue_work(ring_wq, &ctx->owner_work);
+	/* Newer kernels also wake it for a leader whose threads live on. */
+	rcu_read_lock();
+	leader = pid_task(ctx->owner_pid, PIDTYPE_PID);
+	gone = !leader || !atomic_read(&leader->signal->live);
+	rcu_read_unlock();
+	if (gone) {
+		ring_async_stop_workers(ctx);
+		queue_work(ring_wq, &ctx->owner_work);
+	}
 	return 0;
 }
 
 static void ring_owner_work(struct work_struct *work)
 {
-	struct ring_ctx *ctx = container_of(work, struct ring_ctx, owner_work);
-	struct task_struct *leader;
-	bool gone;
-
-	/* Newer kernels also wake it for a leader whose threads live on. */
-	leader = get_pid_task(ctx->owner_pid, PIDTYPE_PID);
-	gone = !leader || !atomic_read(&leader->signal->live);
-	if (leader)
-		put_task_struct(leader);
-	if (gone)
-		ring_async_cancel_all(ctx);
+	ring_async_cancel_all(container_of(work, struct ring_ctx, owner_work));
 }
 
 /* ---- workers ------------------------------------------------------------ */
@@ -736,6 +740,23 @@ void ring_async_punt(struct ring_req *req)
 		return;
 	}
 	ring_async_queue_work(req);
+}
+
+/*
+ * Any context: the ring is dying, and every worker running one of its
+ * requests is interrupted (it accepts SIGKILL only while it runs one).
+ */
+static void ring_async_stop_workers(struct ring_ctx *ctx)
+{
+	struct ring_worker *worker;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ctx->async_lock, flags);
+	WRITE_ONCE(ctx->dying, true);
+	list_for_each_entry(worker, &ctx->workers, node)
+		if (worker->cur)
+			send_sig(SIGKILL, worker->task, 1);
+	spin_unlock_irqrestore(&ctx->async_lock, flags);
 }
 
 /*
