@@ -4,6 +4,7 @@
 #                        every kernel of the test matrix, and the test programs
 #   make KDIR=/path      ring.ko for that one kernel tree, in kmod/ring.ko
 #   make check           host tests, then the VM suite on every matrix kernel
+#                        (CHECK_ARGS='--kernel REL ...': those kernels only)
 #   make bench           the benchmark matrix, ring vs io_uring, on 6.1 and
 #                        6.12 in the VM (BENCH_ARGS=--wall: wall clock)
 #   make demo            a NOP round trip and NOP ops/s in the VM, per kernel
@@ -60,7 +61,7 @@ deps:
 
 check: deps
 	@$(MAKE) --no-print-directory all
-	@tools/check
+	@tools/check $(CHECK_ARGS)
 
 bench: deps
 	@$(MAKE) --no-print-directory all
