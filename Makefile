@@ -55,6 +55,9 @@ endif
 -include tools/build.mk
 -include tools/ringbench/build.mk
 -include tools/fio/build.mk
+-include tests/fuzz/build.mk
+-include tests/fuzz/faultsweep.mk
+-include tools/install.mk
 
 deps:
 	@tools/deps.sh
