@@ -36,6 +36,7 @@
  * running ones end with -ECANCELED, and teardown drains what arrives late.
  */
 #include <linux/hashtable.h>
+#include <linux/kcov.h>
 #include <linux/kthread.h>
 #include <linux/memcontrol.h>
 #include <linux/mmu_notifier.h>
@@ -315,6 +316,9 @@ static void ring_worker_run(struct ring_req *req, bool dying)
 		ring_req_complete(req, -ECANCELED);
 		return;
 	}
+	/* A fuzzer's coverage includes what workers run on its behalf. */
+	if (req->ctx->kcov_handle)
+		kcov_remote_start_common(req->ctx->kcov_handle);
 	kthread_use_mm(mm);
 	old_creds = override_creds(req->creds);
 	/* Writes stop at the submitter's file size limit (a worker's are its own). */
@@ -325,6 +329,8 @@ static void ring_worker_run(struct ring_req *req, bool dying)
 	set_active_memcg(old_memcg);
 	revert_creds(old_creds);
 	kthread_unuse_mm(mm);
+	if (req->ctx->kcov_handle)
+		kcov_remote_stop();
 	mmput(mm);
 }
 

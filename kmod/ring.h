@@ -89,6 +89,7 @@ struct ring_ctx {
 
 	struct mm_struct *mm;		/* ENTER/REGISTER only from here */
 	pid_t owner_tgid;		/* the process that set it up */
+	u64 kcov_handle;		/* its KCOV remote handle, for workers */
 	struct ring_rings *rings;	/* rings_region.vaddr */
 	u32 *sq_array;
 	struct ring_sqe *sqes;		/* sqes_region.vaddr */

@@ -4,6 +4,7 @@
  * the caller's mm; teardown on the last close; mmap of the rings.
  */
 #include <linux/cred.h>
+#include <linux/kcov.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -156,6 +157,8 @@ int ring_setup(struct ring_ctx *ctx, struct ring_params __user *uparams)
 
 	ctx->mm = current->mm;
 	ctx->owner_tgid = current->tgid;
+	/* Nonzero only under a fuzzer that asked for workers' coverage. */
+	ctx->kcov_handle = kcov_common_handle();
 	ret = ring_async_setup(ctx);
 	if (ret)
 		goto err_free_rings;
