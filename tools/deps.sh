@@ -24,6 +24,10 @@ pkgs=(
 	e2fsprogs mount
 	# the fio engine: apt-get source unpacks fio's source with dpkg-source
 	dpkg-dev
+	# make check's install test (tools/install-test): man pages, DKMS
+	mandoc dkms
+	# the Debian packages (debian/: dpkg-buildpackage -us -uc -b, lintian)
+	debhelper dh-dkms lintian fakeroot
 )
 
 # The kernel packages' hook would build a boot initramfs for each kernel;

@@ -4,8 +4,9 @@
 #   make install [DESTDIR=/tmp/stage] [PREFIX=/usr] [LIBDIR=...]
 #       libring (libring.so.1.0.0, its soname link libring.so.1, the
 #       development link libring.so, libring.a), the headers, libring.pc,
-#       ringbench, the fio engine, the man pages, the udev rule and the
-#       modprobe.d / modules-load.d examples.  Not the module: see below.
+#       ringbench, the fio engine, the man pages, the udev rule and, in
+#       DOCDIR/examples, modprobe.d / modules-load.d examples, ring-nop.c
+#       and ring.fio.  Not the module: see below.
 #       Man pages that are symbolic links (aliases, man/man3) stay links.
 #   make uninstall     removes exactly what install installed (same variables)
 #   make install-dkms-src   the module's source and dkms.conf into
@@ -53,7 +54,8 @@ DKMS_KERNELS	?= $(patsubst /lib/modules/%/build,%,$(wildcard /lib/modules/*/buil
 
 INSTALL_BINS	+= $(BUILD)/tools/ringbench
 MAN_PAGES	:= $(sort $(wildcard man/man[1-8]/*.[1-8]))
-PACKAGING_FILES	:= packaging/modprobe.d-ring.conf packaging/modules-load.d-ring.conf
+EXAMPLES	:= packaging/modprobe.d-ring.conf packaging/modules-load.d-ring.conf \
+		   packaging/ring-nop.c tools/fio/ring.fio
 INSTALL_PC	:= $(BUILD)/install/libring.pc
 
 .PHONY: install uninstall install-lib install-tools install-man install-data \
@@ -72,7 +74,7 @@ $(INSTALL_PC): lib/build.mk tools/install.mk FORCE_PC
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(call pc_dir,$(LIBDIR))' \
 		'includedir=$(call pc_dir,$(INCLUDEDIR))' '' 'Name: libring' \
 		'Description: liburing-style library for /dev/ring' \
-		'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lring' > $@.tmp
+		'Version: $(RING_VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lring' > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 .PHONY: FORCE_PC
 FORCE_PC:
@@ -106,11 +108,10 @@ install-man: $(MAN_PAGES)
 		fi; \
 	done
 
-install-data: packaging/60-ring.rules $(PACKAGING_FILES) tools/fio/ring.fio
+install-data: packaging/60-ring.rules $(EXAMPLES)
 	$(INSTALL) -d $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(DOCDIR)/examples
 	$(INSTALL) -m 0644 packaging/60-ring.rules $(DESTDIR)$(UDEVRULESDIR)/
-	$(INSTALL) -m 0644 $(PACKAGING_FILES) tools/fio/ring.fio \
-		$(DESTDIR)$(DOCDIR)/examples/
+	$(INSTALL) -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
 
 uninstall: uninstall-local
 	rm -f $(DESTDIR)$(LIBDIR)/$(LIBRING_REAL) \
@@ -123,7 +124,7 @@ uninstall: uninstall-local
 		$(DESTDIR)$(PKGLIBDIR)/$(notdir $(FIO_ENGINE)) \
 		$(addprefix $(DESTDIR)$(MANDIR)/,$(MAN_PAGES:man/%=%)) \
 		$(DESTDIR)$(UDEVRULESDIR)/60-ring.rules \
-		$(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(PACKAGING_FILES)) ring.fio)
+		$(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLES)))
 	-rmdir $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) \
 		2>/dev/null
 
