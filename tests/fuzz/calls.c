@@ -611,37 +611,41 @@ static void slot_get(int slot, char **addr, size_t *len)
 	pthread_mutex_unlock(&st_lock);
 }
 
+/*
+ * Partial unmaps leave remnants we stop tracking: an address kept after its
+ * hole was reused (by a lane's new stack, say) would let a later call unmap
+ * our own memory.  Remnants go with the executor, which restarts after many.
+ */
+static unsigned int remnants;
+
 static void run_munmap(const uint64_t *a)
 {
 	int slot = a[0] % FZ_MAPS;
-	size_t len;
+	size_t len, off;
 	char *addr;
 
 	slot_get(slot, &addr, &len);
 	if (!addr)
 		return;
-	/* Partly unmapped: what takes the hole is not the ring any more. */
-	pthread_mutex_lock(&st_lock);
-	map_unref_rings(slot);
-	pthread_mutex_unlock(&st_lock);
 	switch (a[1] % 4) {
 	case 0:
 		map_drop(slot);
 		return;
-	case 1:
-		fz_count_ring_call();
-		munmap(addr, 4096);
-		return;
-	case 2:
-		fz_count_ring_call();
-		munmap(addr + ((len - 1) & ~4095UL), 4096);
-		return;
+	case 1: off = 0; break;
+	case 2: off = (len - 1) & ~4095UL; break;
 	default:
-		if (len > 8192) {
-			fz_count_ring_call();
-			munmap(addr + 4096, 4096);
-		}
+		if (len <= 8192)
+			return;
+		off = 4096;
 	}
+	pthread_mutex_lock(&st_lock);
+	if (maps[slot].addr == addr)
+		map_forget(slot);
+	pthread_mutex_unlock(&st_lock);
+	fz_count_ring_call();
+	munmap(addr + off, 4096);
+	if (++remnants > 64)
+		fz_mark_dirty();
 }
 
 static void run_mremap(const uint64_t *a)
