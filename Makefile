@@ -31,7 +31,7 @@ all: lib modules tests
 # ---- the module --------------------------------------------------------
 ifneq ($(KDIR),)
 modules:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) RING_WERROR=y modules
 else
 KERNELS		?= $(shell tools/vm/kernels 2>/dev/null)
 KO_FILES	:= $(foreach k,$(KERNELS),$(BUILD)/$(k)/kmod/ring.ko)
@@ -45,7 +45,7 @@ $(BUILD)/%/kmod/ring.ko: $(KMOD_SRCS)
 	@ln -sfn $(CURDIR)/include/uapi $(BUILD)/$*/include/uapi
 	@for f in kmod/Kbuild kmod/*.c kmod/*.h; do \
 		ln -sfn $(CURDIR)/$$f $(BUILD)/$*/$$f; done
-	$(MAKE) -C /lib/modules/$*/build M=$(CURDIR)/$(BUILD)/$* modules
+	$(MAKE) -C /lib/modules/$*/build M=$(CURDIR)/$(BUILD)/$* RING_WERROR=y modules
 endif
 
 # ---- libring and the tests (fragments owned by their directories) -----

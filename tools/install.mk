@@ -133,6 +133,8 @@ install-dkms-src: $(DKMS_FILES)
 	@if [ '$(DKMS_VERSION)' != '$(RING_VERSION)' ]; then \
 		echo "dkms.conf: PACKAGE_VERSION '$(DKMS_VERSION)' is not libring's $(RING_VERSION) (lib/build.mk)" >&2; \
 		exit 1; fi
+	@grep -q 'MODULE_VERSION("$(RING_VERSION)")' kmod/main.c || { \
+		echo "kmod/main.c: MODULE_VERSION is not libring's $(RING_VERSION)" >&2; exit 1; }
 	@set -e; for f in $(DKMS_FILES); do \
 		$(INSTALL) -d $(DESTDIR)$(DKMS_SRCDIR)/$$(dirname $$f); \
 		$(INSTALL) -m 0644 $$f $(DESTDIR)$(DKMS_SRCDIR)/$$f; \

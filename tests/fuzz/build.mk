@@ -5,12 +5,18 @@
 #
 #   make fuzz [FUZZ_SECONDS=300]       fuzz, from tests/fuzz/corpus
 #   make fuzz-replay FILE=prog         replay one program (crash check)
+#   make coverage                      what the VM suite and the last fuzz
+#                                      run reach of ring.ko, line by line
 
 FUZZ_SECONDS	?= 300
 FUZZ_DIR	:= $(BUILD)/tests/fuzz
 FUZZ_OBJS	:= $(addprefix $(FUZZ_DIR)/,ringfuzz.o exec.o calls.o prog.o uapi_tables.o)
 
-tests: $(FUZZ_DIR)/ringfuzz
+tests: $(FUZZ_DIR)/ringfuzz $(FUZZ_DIR)/kcovrun
+
+$(FUZZ_DIR)/kcovrun: tests/fuzz/kcovrun.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(USER_CFLAGS) -o $@ $< -lpthread
 
 $(FUZZ_DIR)/uapi_tables.c: include/uapi/linux/ring.h tests/fuzz/build.mk
 	@mkdir -p $(@D)
@@ -36,7 +42,7 @@ $(FUZZ_DIR)/uapi_tables.o: $(FUZZ_DIR)/uapi_tables.c tests/fuzz/fuzz.h
 $(FUZZ_DIR)/ringfuzz: $(FUZZ_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ -lpthread
 
-.PHONY: fuzz fuzz-replay
+.PHONY: fuzz fuzz-replay coverage
 fuzz: deps
 	@$(MAKE) --no-print-directory all
 	@tests/fuzz/run --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)
@@ -45,3 +51,7 @@ fuzz-replay: deps
 	@test -n "$(FILE)" || { echo "make fuzz-replay FILE=program" >&2; exit 2; }
 	@$(MAKE) --no-print-directory all
 	@tests/fuzz/run --replay $(FILE) $(FUZZ_ARGS)
+
+coverage: deps
+	@$(MAKE) --no-print-directory all
+	@tests/fuzz/suite-coverage
