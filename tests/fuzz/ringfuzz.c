@@ -4,6 +4,8 @@
  *
  *   ringfuzz --corpus DIR --out DIR [--seconds N] [--seed S]
  *   ringfuzz --out DIR --replay FILE [--repeat N] [--minimize]
+ *   ringfuzz --corpus DIR --out DIR --distill --seconds 0
+ *           (removes corpus programs that add no coverage to those before)
  *
  * Each program runs in a fresh child (its own process group, without
  * CAP_IPC_LOCK so that RLIMIT_MEMLOCK applies).  After it ends the loop
@@ -49,7 +51,7 @@
 
 static const char *corpus_dir, *out_dir;
 static int call_timeout_ms = 40, hang_s = 60;
-static bool verbose, profile;
+static bool verbose, profile, distill;
 
 /* ---- ring.ko's text and coverage ----------------------------------------- */
 
@@ -551,13 +553,17 @@ static void corpus_add(const struct fz_prog *p, bool save)
 	}
 }
 
+static void save_crash(const struct fz_prog *p, const struct outcome *out,
+		       bool min);
+
 static int corpus_load(void)
 {
 	DIR *d = corpus_dir ? opendir(corpus_dir) : NULL;
 	struct dirent *e;
 	struct fz_prog p;
 	struct outcome out;
-	int bad = 0;
+	int bad = 0, dropped = 0;
+	unsigned long fresh;
 
 	if (!d)
 		return 0;
@@ -574,18 +580,28 @@ static int corpus_load(void)
 		}
 		/* Run it: the coverage it reaches is the starting point. */
 		run_prog(&p, &out);
-		kcov_collect();
+		fresh = kcov_collect();
 		if (out.crashed) {
 			fprintf(stderr, "fuzz: corpus program %s crashes (%s)\n",
 				e->d_name, out.kind);
+			save_crash(&p, &out, false);
 			closedir(d);
 			return -1;
+		}
+		if (!fresh && distill && have_kcov) {
+			/* Nothing the programs before it did not reach. */
+			unlink(path);
+			dropped++;
+			continue;
 		}
 		corpus_add(&p, false);
 	}
 	closedir(d);
 	if (bad)
 		fprintf(stderr, "fuzz: %d corpus files did not parse (skipped)\n", bad);
+	if (dropped)
+		printf("fuzz: distilled: %d corpus programs added no coverage and were removed\n",
+		       dropped);
 	return nr_corpus;
 }
 
@@ -712,7 +728,7 @@ int main(int argc, char **argv)
 		{ "replay", 1, 0, 'r' }, { "repeat", 1, 0, 'n' },
 		{ "minimize", 0, 0, 'm' }, { "call-timeout-ms", 1, 0, 't' },
 		{ "hang-seconds", 1, 0, 'H' }, { "verbose", 0, 0, 'v' },
-		{ "profile", 0, 0, 'P' },
+		{ "profile", 0, 0, 'P' }, { "distill", 0, 0, 'D' },
 		{ 0 },
 	};
 	const char *replay = NULL;
@@ -739,6 +755,7 @@ int main(int argc, char **argv)
 		case 'H': hang_s = atoi(optarg); break;
 		case 'v': verbose = true; break;
 		case 'P': profile = true; break;
+		case 'D': distill = true; break;
 		default: usage();
 		}
 	}
