@@ -205,8 +205,13 @@ static int fd_resolve(uint64_t sel, int self)
 
 	sel %= FDSEL_NR;
 	pthread_mutex_lock(&st_lock);
-	if (sel < FZ_FDS)
-		fd = fds[sel];
+	if (sel < FZ_FDS) {
+		/* An empty slot: the next open file (a bad fd has its own sel). */
+		unsigned int i;
+
+		for (i = 0; i < FZ_FDS && fd < 0; i++)
+			fd = fds[(sel + i) % FZ_FDS];
+	}
 	else if (sel < FDSEL_NEG)
 		fd = rings[sel - FDSEL_RING].fd;
 	pthread_mutex_unlock(&st_lock);
@@ -250,6 +255,24 @@ static uint64_t gen_addrsel(struct fz_rand *r, bool iovec)
 
 static const size_t iov_lens[] = { 0, 1, 512, 4096, 8192, 65536, 0, 0 };
 
+/*
+ * The buffer a slot names, or failing that the next user buffer after it:
+ * most slots are empty in most programs, and an I/O on a NULL buffer only
+ * ever reaches the first check.  st_lock held.
+ */
+static struct fz_map *buf_near(unsigned int slot)
+{
+	unsigned int i;
+
+	for (i = 0; i < FZ_MAPS; i++) {
+		struct fz_map *m = &maps[(slot + i) % FZ_MAPS];
+
+		if (m->addr && (i == 0 || m->kind == MAP_BUF || m->kind == MAP_IOTLB))
+			return m;
+	}
+	return &maps[slot % FZ_MAPS];
+}
+
 static uint64_t addr_resolve(uint64_t sel)
 {
 	unsigned int kind = sel >> 60, slot = sel & 15, count, i;
@@ -259,7 +282,7 @@ static uint64_t addr_resolve(uint64_t sel)
 	switch (kind) {
 	case 0:
 		pthread_mutex_lock(&st_lock);
-		a = (uint64_t)maps[slot % FZ_MAPS].addr + off;
+		a = (uint64_t)buf_near(slot)->addr + off;
 		pthread_mutex_unlock(&st_lock);
 		return a;
 	case 1:
@@ -271,7 +294,7 @@ static uint64_t addr_resolve(uint64_t sel)
 			return 0;
 		pthread_mutex_lock(&st_lock);
 		for (i = 0; i < count; i++) {
-			struct fz_map *m = &maps[(slot + i) % FZ_MAPS];
+			struct fz_map *m = buf_near(slot + i);
 			size_t len = iov_lens[(sel >> 8) & 7];
 
 			if (!len || len > m->len)

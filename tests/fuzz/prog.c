@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/ring.h>
+
 #include "fuzz.h"
 
 uint64_t fz_rnd(struct fz_rand *r)
@@ -43,20 +45,44 @@ static void gen_call(struct fz_rand *r, struct fz_call *c)
 	fz_calls[i].gen(r, c->a);
 }
 
-/* A ring that is set up and mapped, so that SQEs have somewhere to go. */
+static void add(struct fz_prog *p, int *n, int nr, uint64_t a0, uint64_t a1,
+		uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	p->c[*n] = (struct fz_call){ .nr = nr, .a = { a0, a1, a2, a3, a4, a5 } };
+	(*n)++;
+}
+
+/*
+ * A ring set up and mapped, so that SQEs have somewhere to go; often with
+ * files, user buffers registered as fixed buffers, and an IOTLB region
+ * mapped, so that I/O gets past the first checks.
+ */
 static int gen_prologue(struct fz_rand *r, struct fz_prog *p)
 {
-	static const uint64_t mm[][6] = {
-		{ 0, 0, 0, 0, 0, 0 }, { 0, 1, 0, 0, 0, 1 }, { 0, 2, 0, 0, 0, 2 },
-	};
+	static const uint64_t file_kinds[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8 };
 	int n = 0, i;
 
-	p->c[n++] = (struct fz_call){ .nr = FZ_open_ring };
-	p->c[n] = (struct fz_call){ .nr = FZ_setup };
-	p->c[n++].a[1] = 1U << fz_below(r, 6);
-	for (i = 0; i < 3; i++) {
-		p->c[n] = (struct fz_call){ .nr = FZ_mmap };
-		memcpy(p->c[n++].a, mm[i], sizeof(mm[i]));
+	add(p, &n, FZ_open_ring, 0, 0, 0, 0, 0, 0);
+	add(p, &n, FZ_setup, 0, 1U << fz_below(r, 6), 0, 0, 0, 0);
+	for (i = 0; i < 3; i++)
+		add(p, &n, FZ_mmap, 0, i, 0, 0, 0, i);
+	if (fz_one_in(r, 3))
+		return n;
+	/* Two files of some kind in fd slots 0 and 2 (pipes use 0-1, 2-3). */
+	add(p, &n, FZ_open_fd, 0, file_kinds[fz_below(r, 9)], 0, 0, 0, 0);
+	add(p, &n, FZ_open_fd, 2, file_kinds[fz_below(r, 9)], 0, 0, 0, 0);
+	/* Buffers in map slots 4 and 5, registered as fixed buffers 0 and 1. */
+	add(p, &n, FZ_buf, 4, fz_below(r, 4), fz_one_in(r, 3) ? 2UL << 20 : 65536, 8, 0, 0);
+	add(p, &n, FZ_buf, 5, 0, 8192, 9, 0, 0);
+	add(p, &n, FZ_register, 0, RING_REGISTER_BUFFERS, 0,
+	    (1ULL << 60) | 4 | 1 << 4 | 7 << 8, 0, 0);
+	if (fz_one_in(r, 2)) {
+		/* The IOTLB: 1 MiB, 64 KiB mapped read-write at IOVA 0,
+		 * mmapped into map slot 6. */
+		add(p, &n, FZ_register, 0, RING_REGISTER_IOTLB, 0, 1 << 20, 0, 0);
+		add(p, &n, FZ_register, 0, RING_IOTLB_MAP, 0, 0, 65536,
+		    3ULL << 56);
+		add(p, &n, FZ_mmap, 0, 3, 0, 0, 0, 6);
 	}
 	return n;
 }
