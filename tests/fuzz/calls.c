@@ -83,6 +83,39 @@ static size_t scratch_used;
 
 static const char *fz_dir;	/* ext4 directory prepared by the runner */
 
+/*
+ * Every mapping a program makes lives in its slot's window of one reserved
+ * arena, and what it unmaps goes back to a PROT_NONE guard: an I/O the
+ * program sized past its buffer (up to 4 GiB: a read from null_blk, say)
+ * lands in the arena, never in the executor's own memory, and nothing of
+ * the executor is ever placed where a program will unmap.
+ */
+#define WIN	(4ULL << 30)
+static char *arena;
+
+static char *slot_base(int slot)
+{
+	return arena + (uint64_t)slot * WIN;
+}
+
+static void guard(void *addr, size_t len)
+{
+	if (addr && len)
+		mmap(addr, len, PROT_NONE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+}
+
+static void *slot_mmap(int slot, size_t len, int prot, int flags, int fd,
+		       off_t off)
+{
+	void *p = mmap(slot_base(slot), len, prot, flags | MAP_FIXED, fd, off);
+
+	/* A failed MAP_FIXED may have unmapped the range already. */
+	if (p == MAP_FAILED)
+		guard(slot_base(slot), len > WIN ? WIN : len);
+	return p;
+}
+
 static void state_clear(void)
 {
 	int i;
@@ -105,6 +138,12 @@ void fz_calls_init(void)
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (scratch == MAP_FAILED)
 		_exit(70);
+	/* One window per slot and one more as the guard after the last. */
+	arena = mmap(NULL, (FZ_MAPS + 1) * WIN + SZ_2M, PROT_NONE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (arena == MAP_FAILED)
+		_exit(70);
+	arena = (char *)(((uintptr_t)arena + SZ_2M - 1) & ~(SZ_2M - 1));
 	fz_dir = getenv("FZ_DIR");
 	if (!fz_dir)
 		fz_dir = "/tmp";
@@ -122,8 +161,7 @@ bool fz_calls_reset(void)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	for (i = 0; i < FZ_MAPS; i++)
-		if (maps[i].addr)
-			munmap(maps[i].addr, maps[i].len);
+		guard(maps[i].addr, maps[i].len);
 	state_clear();
 	return true;
 }
@@ -425,8 +463,7 @@ static void map_drop(int slot)
 	old = maps[slot];
 	map_forget(slot);
 	pthread_mutex_unlock(&st_lock);
-	if (old.addr)
-		munmap(old.addr, old.len);
+	guard(old.addr, old.len);
 }
 
 static void fd_drop(int slot)
@@ -596,7 +633,7 @@ static void run_mmap(const uint64_t *a)
 	}
 	map_drop(slot);
 	fz_count_ring_call();
-	addr = mmap(NULL, len, prot, flags, fd, off);
+	addr = slot_mmap(slot, len, prot, flags, fd, off);
 	if (addr == MAP_FAILED)
 		return;
 	pthread_mutex_lock(&st_lock);
@@ -633,13 +670,6 @@ static void slot_get(int slot, char **addr, size_t *len)
 	pthread_mutex_unlock(&st_lock);
 }
 
-/*
- * Partial unmaps leave remnants we stop tracking: an address kept after its
- * hole was reused (by a lane's new stack, say) would let a later call unmap
- * our own memory.  Remnants go with the executor, which restarts after many.
- */
-static unsigned int remnants;
-
 static void run_munmap(const uint64_t *a)
 {
 	int slot = a[0] % FZ_MAPS;
@@ -651,6 +681,8 @@ static void run_munmap(const uint64_t *a)
 		return;
 	switch (a[1] % 4) {
 	case 0:
+		fz_count_ring_call();
+		munmap(addr, len);
 		map_drop(slot);
 		return;
 	case 1: off = 0; break;
@@ -660,21 +692,20 @@ static void run_munmap(const uint64_t *a)
 			return;
 		off = 4096;
 	}
+	/* What takes the hole (the guard) is not the ring any more. */
 	pthread_mutex_lock(&st_lock);
-	if (maps[slot].addr == addr)
-		map_forget(slot);
+	map_unref_rings(slot);
 	pthread_mutex_unlock(&st_lock);
 	fz_count_ring_call();
 	munmap(addr + off, 4096);
-	if (++remnants > 64)
-		fz_mark_dirty();
+	guard(addr + off, 4096);
 }
 
 static void run_mremap(const uint64_t *a)
 {
-	int slot = a[0] % FZ_MAPS, flags = MREMAP_MAYMOVE;
+	int slot = a[0] % FZ_MAPS, flags = MREMAP_MAYMOVE | MREMAP_FIXED;
 	size_t len, nlen;
-	char *addr, *n;
+	char *addr, *n, *to;
 
 	slot_get(slot, &addr, &len);
 	if (!addr)
@@ -685,10 +716,15 @@ static void run_mremap(const uint64_t *a)
 	case 2: nlen = len; flags |= MREMAP_DONTUNMAP; break;
 	default: nlen = len + 4096; break;
 	}
+	/* Within the slot's window: the other half of it. */
+	to = addr < slot_base(slot) + WIN / 2 ? slot_base(slot) + WIN / 2 :
+						   slot_base(slot);
 	fz_count_ring_call();
-	n = mremap(addr, len, nlen, flags);
-	if (n == MAP_FAILED)
+	n = mremap(addr, len, nlen, flags, to);
+	if (n == MAP_FAILED) {
+		guard(to, nlen);
 		return;
+	}
 	pthread_mutex_lock(&st_lock);
 	if (maps[slot].addr == addr) {
 		int kind = maps[slot].kind;
@@ -699,6 +735,7 @@ static void run_mremap(const uint64_t *a)
 	pthread_mutex_unlock(&st_lock);
 	if (flags & MREMAP_DONTUNMAP)
 		munmap(addr, len);
+	guard(addr, len);
 }
 
 static void run_madvise(const uint64_t *a)
@@ -771,37 +808,30 @@ static void run_buf(const uint64_t *a)
 	switch (kind) {
 	case 0:
 	case 7:
-		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		p = slot_mmap(slot, len, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p != MAP_FAILED && kind == 7)
 			madvise(p, len, MADV_DONTFORK);
 		break;
-	case 1: {
-		/* THP: a 2 MiB-aligned window of a larger reservation. */
-		size_t big = len + SZ_2M;
-		char *raw = mmap(NULL, big, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-		if (raw == MAP_FAILED)
+	case 1:
+		/* THP: the window is 2 MiB aligned. */
+		p = slot_mmap(slot, len, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
 			break;
-		p = (char *)(((uintptr_t)raw + SZ_2M - 1) & ~(SZ_2M - 1));
-		if (p > raw)
-			munmap(raw, p - raw);
-		munmap(p + len, raw + big - (p + len));
 		madvise(p, len, MADV_HUGEPAGE);
 		memset(p, 0x5a, len);
 		break;
-	}
 	case 2:
 		len = (len + SZ_2M - 1) & ~(SZ_2M - 1);
-		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+		p = slot_mmap(slot, len, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 		break;
 	case 3:
 		fd = memfd_create("fz", MFD_CLOEXEC);
 		if (fd < 0 || ftruncate(fd, len))
 			break;
-		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		p = slot_mmap(slot, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		break;
 	case 4: {
 		/* Armed with userfaultfd and no handler: faults wait until
@@ -812,8 +842,8 @@ static void run_buf(const uint64_t *a)
 		fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 		if (fd < 0 || ioctl(fd, UFFDIO_API, &api))
 			break;
-		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		p = slot_mmap(slot, len, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			break;
 		reg.range.start = (uintptr_t)p;
@@ -829,10 +859,10 @@ static void run_buf(const uint64_t *a)
 		fd = open(path, O_RDWR | O_CLOEXEC);
 		if (fd < 0)
 			break;
-		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		p = slot_mmap(slot, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		break;
 	case 6:
-		p = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		p = slot_mmap(slot, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		break;
 	}
 	if (fd >= 0)

@@ -305,6 +305,7 @@ static void run_one(struct fz_shm *shm)
 	rep->ring_calls = atomic_load(&ring_calls);
 	rep->sqes = atomic_load(&sqes);
 	rep->cqes = atomic_load(&cqes);
+	rep->seal = fz_seal(rep);
 }
 
 struct dispatcher_arg {

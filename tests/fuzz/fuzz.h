@@ -127,7 +127,21 @@ struct fz_exec_report {
 	uint64_t sqes;		/* SQEs published to rings */
 	uint64_t cqes;		/* CQEs reaped */
 	char invariant[256];	/* non-empty: what broke */
+	uint64_t seal;		/* fz_seal() of the above, written last */
 };
+
+/* A report a stray write of the program's reached does not carry a seal. */
+static inline uint64_t fz_seal(const struct fz_exec_report *r)
+{
+	const uint8_t *b = (const uint8_t *)r;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < offsetof(struct fz_exec_report, seal); i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h | 1;
+}
+
 struct fz_shm {
 	struct fz_prog prog;
 	struct fz_exec_report report;

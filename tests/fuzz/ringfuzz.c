@@ -432,6 +432,13 @@ static void run_prog(const struct fz_prog *p, struct outcome *out)
 	}
 	reap_orphans();
 	out->counts = shm->report;
+	if (out->counts.seal != fz_seal(&out->counts)) {
+		/* The program wrote over the executor (a read sized past its
+		 * buffer into our memory): its report is noise; start afresh. */
+		memset(&out->counts, 0, sizeof(out->counts));
+		executor_stop(false);
+		restarts++;
+	}
 	if (kmsg_check(out->report, sizeof(out->report))) {
 		out->crashed = true;
 		snprintf(out->kind, sizeof(out->kind), "kernel report");
