@@ -264,7 +264,7 @@ struct outcome {
 
 static struct fz_shm *shm;
 static uint64_t handle_seq;
-static unsigned long restarts;
+static unsigned long restarts, stuck, unsealed;
 
 static void drop_caps(void)
 {
@@ -421,7 +421,7 @@ static void run_prog(const struct fz_prog *p, struct outcome *out)
 			executor_stop(false);
 	} else {
 		/* Stuck past its bound, or died: a hang if it won't die now. */
-		restarts++;
+		stuck++;
 		if (!executor_stop(true)) {
 			sysrq('w');
 			out->crashed = true;
@@ -437,7 +437,7 @@ static void run_prog(const struct fz_prog *p, struct outcome *out)
 		 * buffer into our memory): its report is noise; start afresh. */
 		memset(&out->counts, 0, sizeof(out->counts));
 		executor_stop(false);
-		restarts++;
+		unsealed++;
 	}
 	if (kmsg_check(out->report, sizeof(out->report))) {
 		out->crashed = true;
@@ -847,10 +847,10 @@ int main(int argc, char **argv)
 		}
 		if (now_s() - last_print >= 10) {
 			last_print = now_s();
-			printf("fuzz: %4.0f s: %lu execs (%.1f/s), %llu calls (%.0f/s), %lu PCs, %lu edges, corpus %d, restarts %lu\n",
+			printf("fuzz: %4.0f s: %lu execs (%.1f/s), %llu calls (%.0f/s), %lu PCs, %lu edges, corpus %d, executors stuck %lu, unsealed %lu\n",
 			       last_print - start, execs, execs / (last_print - start),
 			       (unsigned long long)calls, calls / (last_print - start),
-			       nr_cover, nr_edges, nr_corpus, restarts);
+			       nr_cover, nr_edges, nr_corpus, stuck, unsealed);
 		}
 	}
 	executor_stop(false);
