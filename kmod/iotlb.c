@@ -438,10 +438,8 @@ int ring_iotlb_import(struct ring_ctx *ctx, u64 iova, u32 len, int dir,
 		unsigned long idx = array_index_nospec(first + i, tlb->nr_pages);
 		struct page *page = ring_iotlb_get_page(tlb, idx);
 
-		if (!page) {
-			rw->iotlb_nr = i;
-			return -ENOMEM;
-		}
+		if (!page)
+			goto err_release_pages;
 		bv[i].bv_page = page;
 		bv[i].bv_offset = 0;
 		bv[i].bv_len = PAGE_SIZE;
@@ -451,6 +449,12 @@ int ring_iotlb_import(struct ring_ctx *ctx, u64 iova, u32 len, int dir,
 	bv[0].bv_len = PAGE_SIZE - bv[0].bv_offset;
 	iov_iter_bvec(&rw->iter, dir, bv, nr, len);
 	return 0;
+
+err_release_pages:
+	/* The pages taken so far and the bvec array: nothing stays behind. */
+	rw->iotlb_nr = i;
+	ring_iotlb_release(rw);
+	return -ENOMEM;
 }
 
 void ring_iotlb_release(struct ring_rw *rw)
