@@ -264,7 +264,7 @@ struct outcome {
 
 static struct fz_shm *shm;
 static uint64_t handle_seq;
-static unsigned long restarts, stuck, unsealed;
+static unsigned long stuck, unsealed;
 
 static void drop_caps(void)
 {
