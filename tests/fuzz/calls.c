@@ -1527,7 +1527,7 @@ static void run_burst(const uint64_t *a)
 	struct cq_job cq;
 	int fd;
 
-	for (i = 0; i < rounds; i++) {
+	for (i = 0; i < rounds && !fz_stopping(); i++) {
 		for (j = 0; j < batch; j++) {
 			gen_sqe(&r, s);
 			s[0] = (s[0] & ~0xffULL) | ring;

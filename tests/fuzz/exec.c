@@ -49,7 +49,13 @@ struct lane {
 static struct lane lanes[FZ_LANES];
 static const struct fz_exec_opts *opts;
 static atomic_ullong ring_calls, sqes, cqes;
-static atomic_bool dirty;
+static atomic_bool dirty, stopping;
+
+/* Loops (burst) end early once the program is over. */
+bool fz_stopping(void)
+{
+	return atomic_load_explicit(&stopping, memory_order_relaxed);
+}
 
 /* The watchdog's view of lane 0. */
 static pthread_t dispatcher;
@@ -277,6 +283,7 @@ static void run_one(struct fz_shm *shm)
 	atomic_store(&sqes, 0);
 	atomic_store(&cqes, 0);
 	memset(rep->invariant, 0, sizeof(rep->invariant));
+	atomic_store(&stopping, false);
 	for (i = 0; i < p->n; i++) {
 		const struct fz_call *c = &p->c[i];
 
@@ -296,6 +303,7 @@ static void run_one(struct fz_shm *shm)
 		}
 		account(shm, c->nr % FZ_NR_CALLS, &t);
 	}
+	atomic_store(&stopping, true);
 	account(shm, FZ_NR_CALLS, &t);
 	/*
 	 * A lane still inside ENTER (a fault on userfaultfd memory waits for

@@ -154,5 +154,6 @@ void fz_executor(struct fz_shm *shm, const struct fz_exec_opts *o)
 /* calls.c: close and unmap everything a program left; false if it can't. */
 bool fz_calls_reset(void);
 void fz_mark_dirty(void);
+bool fz_stopping(void);
 
 #endif
