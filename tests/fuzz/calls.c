@@ -33,6 +33,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/ring.h>
@@ -116,6 +117,9 @@ static void *slot_mmap(int slot, size_t len, int prot, int flags, int fd,
 	return p;
 }
 
+static void *uffd_server(void *arg);
+static void uffd_forget_all(void);
+
 static void state_clear(void)
 {
 	int i;
@@ -144,6 +148,12 @@ void fz_calls_init(void)
 	if (arena == MAP_FAILED)
 		_exit(70);
 	arena = (char *)(((uintptr_t)arena + SZ_2M - 1) & ~(SZ_2M - 1));
+	{
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, uffd_server, NULL) == 0)
+			pthread_detach(t);
+	}
 	fz_dir = getenv("FZ_DIR");
 	if (!fz_dir)
 		fz_dir = "/tmp";
@@ -154,6 +164,7 @@ bool fz_calls_reset(void)
 {
 	int i;
 
+	uffd_forget_all();	/* before their numbers are reused */
 	for (i = 0; i < FZ_RINGS; i++)
 		if (rings[i].fd >= 0)
 			close(rings[i].fd);
@@ -783,6 +794,65 @@ static void run_touch(const uint64_t *a)
 	fz_guarded(touch_mem, &j);
 }
 
+/* ---- userfaultfd: faults are served, late ------------------------------ */
+/*
+ * A thread answers userfaultfd faults with a zero page 20 ms after they
+ * happen: long enough for a blocked ENTER to meet a signal, a close or the
+ * program's end, and short enough that no lane waits for ever (a fault in
+ * a user copy waits for a fatal signal only).
+ */
+static int uffds[8];
+static pthread_mutex_t uffd_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void uffd_watch(int fd)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&uffd_lock);
+	for (i = 0; i < 8; i++)
+		if (uffds[i] <= 0) {
+			uffds[i] = fd;
+			break;
+		}
+	pthread_mutex_unlock(&uffd_lock);
+}
+
+static void *uffd_server(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct uffd_msg msg;
+		unsigned int i;
+
+		usleep(20000);
+		pthread_mutex_lock(&uffd_lock);
+		for (i = 0; i < 8; i++) {
+			int fd = uffds[i];
+
+			if (fd <= 0)
+				continue;
+			/* Closed (or reused) fds just fail here. */
+			while (read(fd, &msg, sizeof(msg)) == sizeof(msg)) {
+				struct uffdio_zeropage z = {
+					.range = { msg.arg.pagefault.address & ~4095ULL, 4096 },
+				};
+
+				if (msg.event == UFFD_EVENT_PAGEFAULT)
+					ioctl(fd, UFFDIO_ZEROPAGE, &z);
+			}
+		}
+		pthread_mutex_unlock(&uffd_lock);
+	}
+	return NULL;
+}
+
+static void uffd_forget_all(void)
+{
+	pthread_mutex_lock(&uffd_lock);
+	memset(uffds, 0, sizeof(uffds));
+	pthread_mutex_unlock(&uffd_lock);
+}
+
 /* ---- buf(slot, kind, size): user memory of every kind --------------------- */
 
 static void gen_buf(struct fz_rand *r, uint64_t *a)
@@ -851,6 +921,7 @@ static void run_buf(const uint64_t *a)
 		reg.mode = UFFDIO_REGISTER_MODE_MISSING;
 		ioctl(fd, UFFDIO_REGISTER, &reg);
 		fd_set_slot(a[3] % FZ_FDS, fd);
+		uffd_watch(fd);
 		fd = -1;
 		break;
 	}
@@ -1527,7 +1598,14 @@ static void run_burst(const uint64_t *a)
 	struct cq_job cq;
 	int fd;
 
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < rounds && !fz_stopping(); i++) {
+		/* At most half a second: a call, not the whole run. */
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > 500)
+			break;
 		for (j = 0; j < batch; j++) {
 			gen_sqe(&r, s);
 			s[0] = (s[0] & ~0xffULL) | ring;

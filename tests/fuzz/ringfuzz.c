@@ -415,7 +415,7 @@ static void run_prog(const struct fz_prog *p, struct outcome *out)
 	if (write(ex_cmd, &b, 1) != 1)
 		b = 0;
 	pfd = (struct pollfd){ ex_done, POLLIN, 0 };
-	bound = p->n * call_timeout_ms * 3 + 20000;
+	bound = p->n * call_timeout_ms * 3 + 3000 + 60 * call_timeout_ms;
 	if (b && poll(&pfd, 1, bound) == 1 && read(ex_done, &b, 1) == 1) {
 		if (b == FZ_DONE_RESTART)
 			executor_stop(false);
