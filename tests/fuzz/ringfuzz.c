@@ -221,11 +221,12 @@ static const char *const bad_lines[] = {
 	"usercopy: Kernel memory",
 };
 
-/* Read new kernel messages; append them to @rep; true if one is bad. */
-static bool kmsg_check(char *rep, size_t len)
+/* Read new kernel messages; append them to @rep (all of them with @all,
+ * else from the first bad one on); true if one is bad. */
+static bool kmsg_read(char *rep, size_t len, bool all)
 {
 	char rec[2048];
-	bool found = false;
+	bool found = all;
 	size_t used = rep ? strlen(rep) : 0;
 	ssize_t n;
 	unsigned int i;
@@ -250,7 +251,12 @@ static bool kmsg_check(char *rep, size_t len)
 			used += snprintf(rep + used, len - used, "%s", msg);
 		}
 	}
-	return found;
+	return found && !all;
+}
+
+static bool kmsg_check(char *rep, size_t len)
+{
+	return kmsg_read(rep, len, false);
 }
 
 /* ---- running one program ---------------------------------------------- */
@@ -370,6 +376,39 @@ static void executor_start(void)
 }
 
 /* Stop the executor; false if it would not die (a hang in the kernel). */
+/* Where the tasks of a stuck executor are, into @rep. */
+static void stacks_of(pid_t pid, char *rep, size_t len)
+{
+	char path[512], buf[4096];
+	size_t used = strlen(rep);
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		ssize_t n;
+		int fd;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stack", pid, e->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0 && used + n + 64 < len) {
+			buf[n] = 0;
+			used += snprintf(rep + used, len - used, "task %s:\n%s", e->d_name, buf);
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
+static char hang_report[16384];
+
 static bool executor_stop(bool kill_it)
 {
 	bool ok = true;
@@ -383,6 +422,10 @@ static bool executor_stop(bool kill_it)
 		kill(-ex_pid, SIGKILL);
 		kill(ex_pid, SIGKILL);
 		ok = wait_exit(ex_pid, hang_s * 1000);
+		if (!ok) {
+			hang_report[0] = 0;
+			stacks_of(ex_pid, hang_report, sizeof(hang_report));
+		}
 	}
 	kill(-ex_pid, SIGKILL);
 	ex_pid = 0;
@@ -423,10 +466,15 @@ static void run_prog(const struct fz_prog *p, struct outcome *out)
 		/* Stuck past its bound, or died: a hang if it won't die now. */
 		stuck++;
 		if (!executor_stop(true)) {
-			sysrq('w');
+			/* The executor's stacks, then every blocked task's. */
 			out->crashed = true;
 			snprintf(out->kind, sizeof(out->kind), "hang");
-			kmsg_check(out->report, sizeof(out->report));
+			snprintf(out->report, sizeof(out->report),
+				 "the executor did not die %d s after SIGKILL\n%s",
+				 hang_s, hang_report);
+			sysrq('w');
+			sleep(1);
+			kmsg_read(out->report, sizeof(out->report), true);
 			return;
 		}
 	}
