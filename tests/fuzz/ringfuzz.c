@@ -407,7 +407,7 @@ static void stacks_of(pid_t pid, char *rep, size_t len)
 		closedir(d);
 }
 
-static char hang_report[16384];
+static char hang_report[8192];
 
 static bool executor_stop(bool kill_it)
 {
