@@ -62,10 +62,17 @@ void ring_region_free(struct ring_region *region)
 int ring_region_mmap(struct ring_region *region, struct vm_area_struct *vma)
 {
 	unsigned long nr = vma_pages(vma);
+	int ret;
 
 	if (nr > region->nr_pages)
 		return -EINVAL;
 	/* The rings have a fixed size: mremap() must not grow the mapping. */
 	vm_flags_set(vma, VM_DONTEXPAND);
-	return vm_insert_pages(vma, vma->vm_start, region->pages, &nr);
+	ret = vm_insert_pages(vma, vma->vm_start, region->pages, &nr);
+	/*
+	 * vm_insert_pages() says -EFAULT when it cannot allocate a page
+	 * table above the PTEs (and -ENOMEM for a PTE table): both are out
+	 * of memory to mmap()'s caller, not a bad address.
+	 */
+	return ret == -EFAULT ? -ENOMEM : ret;
 }
