@@ -295,6 +295,53 @@ static unsigned int ring_req_class(struct ring_req *req)
 						RING_IOWQ_UNBOUND;
 }
 
+/*
+ * A worker blocked in the owner's memory (a userfaultfd fault, say) while
+ * holding a lock (the i_rwsem of the file it writes) can keep a thread of
+ * the owner from ever exiting, and so the owner's exit from reaching the
+ * triggers above (its files, its mm, its pidfd): an unkillable process.
+ * io_uring's workers are threads of their process and die with it; ours
+ * have to be told.  While a worker runs a request, this looks every
+ * RING_EXIT_WATCH whether the owner's thread group is exiting (or execing)
+ * and, if so, interrupts the workers as the pidfd wake-up does.
+ */
+#define RING_EXIT_WATCH		(HZ / 10)
+
+static bool ring_owner_exiting(struct ring_ctx *ctx)
+{
+	struct task_struct *leader;
+	bool exiting;
+
+	rcu_read_lock();
+	leader = pid_task(ctx->owner_pid, PIDTYPE_PID);
+	exiting = !leader || !atomic_read(&leader->signal->live) ||
+		  (READ_ONCE(leader->signal->flags) & SIGNAL_GROUP_EXIT) ||
+		  READ_ONCE(leader->signal->group_exec_task);
+	rcu_read_unlock();
+	return exiting;
+}
+
+static void ring_exit_watch_fn(struct work_struct *work)
+{
+	struct ring_ctx *ctx = container_of(to_delayed_work(work),
+					    struct ring_ctx, exit_watch);
+	struct ring_worker *worker;
+	bool busy = false;
+
+	if (ring_owner_exiting(ctx)) {
+		ring_async_stop_workers(ctx);
+		queue_work(ring_wq, &ctx->owner_work);
+		return;
+	}
+	spin_lock_irq(&ctx->async_lock);
+	list_for_each_entry(worker, &ctx->workers, node)
+		busy |= worker->cur != NULL;
+	/* Teardown sets ->dying under this lock before it cancels us. */
+	if (busy && !ctx->dying)
+		queue_delayed_work(ring_wq, &ctx->exit_watch, RING_EXIT_WATCH);
+	spin_unlock_irq(&ctx->async_lock);
+}
+
 /* Run @req (a worker owns it) in the owner's mm, with its submitter's creds. */
 static void ring_worker_run(struct ring_req *req, bool dying)
 {
@@ -360,6 +407,10 @@ static int ring_worker_fn(void *data)
 			acct->nr_idle--;
 			worker->cur = req;
 			dying = ctx->dying;
+			/* A no-op while it is pending: one watch per ring. */
+			if (!dying)
+				queue_delayed_work(ring_wq, &ctx->exit_watch,
+						   RING_EXIT_WATCH);
 			spin_unlock_irq(&ctx->async_lock);
 
 			ring_worker_run(req, dying);
@@ -839,6 +890,7 @@ int ring_async_setup(struct ring_ctx *ctx)
 
 	ctx->owner_pid = get_pid(task_tgid(current));
 	INIT_WORK(&ctx->owner_work, ring_owner_work);
+	INIT_DELAYED_WORK(&ctx->exit_watch, ring_exit_watch_fn);
 	init_waitqueue_func_entry(&ctx->owner_wait, ring_owner_wake);
 	add_wait_queue(&ctx->owner_pid->wait_pidfd, &ctx->owner_wait);
 	return 0;
@@ -848,6 +900,9 @@ int ring_async_setup(struct ring_ctx *ctx)
 void ring_async_teardown(struct ring_ctx *ctx)
 {
 	remove_wait_queue(&ctx->owner_pid->wait_pidfd, &ctx->owner_wait);
+	/* ->dying first (under async_lock): nothing arms the watch again. */
+	ring_async_stop_workers(ctx);
+	cancel_delayed_work_sync(&ctx->exit_watch);
 	cancel_work_sync(&ctx->owner_work);
 	put_pid(ctx->owner_pid);
 

@@ -152,6 +152,7 @@ struct ring_ctx {
 	struct pid *owner_pid;		/* its exit cancels everything */
 	struct wait_queue_entry owner_wait;	/* on owner_pid->wait_pidfd */
 	struct work_struct owner_work;
+	struct delayed_work exit_watch;	/* while workers run: owner exiting? */
 	struct work_struct exit_work;	/* teardown away from the closer */
 	struct list_head mm_node;	/* rmm->rings */
 	bool dying;			/* owner or ring gone: cancel, never run */
