@@ -234,7 +234,7 @@ static int ring_owner_wake(struct wait_queue_entry *wait, unsigned int mode,
 	rcu_read_unlock();
 	if (gone) {
 		ring_async_stop_workers(ctx);
-		queue_work(ring_wq, &ctx->owner_work);
+		queue_work(system_unbound_wq, &ctx->owner_work);
 	}
 	return 0;
 }
@@ -303,7 +303,11 @@ static unsigned int ring_req_class(struct ring_req *req)
  * io_uring's workers are threads of their process and die with it; ours
  * have to be told.  While a worker runs a request, this looks every
  * RING_EXIT_WATCH whether the owner's thread group is exiting (or execing)
- * and, if so, interrupts the workers as the pidfd wake-up does.
+ * and, if so, interrupts the workers as the pidfd wake-up does.  It and
+ * owner_work run on system_unbound_wq, not ring_wq: deferred teardowns on
+ * ring_wq may wait for I/O a user holds up, and must not delay an exit;
+ * and ring_wq refuses timer-queued work while module unload drains it.
+ * Teardown cancels both synchronously before the ring is freed.
  */
 #define RING_EXIT_WATCH		(HZ / 10)
 
@@ -330,7 +334,7 @@ static void ring_exit_watch_fn(struct work_struct *work)
 
 	if (ring_owner_exiting(ctx)) {
 		ring_async_stop_workers(ctx);
-		queue_work(ring_wq, &ctx->owner_work);
+		queue_work(system_unbound_wq, &ctx->owner_work);
 		return;
 	}
 	spin_lock_irq(&ctx->async_lock);
@@ -338,7 +342,8 @@ static void ring_exit_watch_fn(struct work_struct *work)
 		busy |= worker->cur != NULL;
 	/* Teardown sets ->dying under this lock before it cancels us. */
 	if (busy && !ctx->dying)
-		queue_delayed_work(ring_wq, &ctx->exit_watch, RING_EXIT_WATCH);
+		queue_delayed_work(system_unbound_wq, &ctx->exit_watch,
+				   RING_EXIT_WATCH);
 	spin_unlock_irq(&ctx->async_lock);
 }
 
@@ -409,7 +414,8 @@ static int ring_worker_fn(void *data)
 			dying = ctx->dying;
 			/* A no-op while it is pending: one watch per ring. */
 			if (!dying)
-				queue_delayed_work(ring_wq, &ctx->exit_watch,
+				queue_delayed_work(system_unbound_wq,
+						   &ctx->exit_watch,
 						   RING_EXIT_WATCH);
 			spin_unlock_irq(&ctx->async_lock);
 
