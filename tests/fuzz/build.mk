@@ -10,13 +10,12 @@
 
 FUZZ_SECONDS	?= 300
 FUZZ_DIR	:= $(BUILD)/tests/fuzz
-FUZZ_OBJS	:= $(addprefix $(FUZZ_DIR)/,ringfuzz.o exec.o calls.o prog.o uapi_tables.o)
+FUZZ_OBJS	:= $(addprefix $(FUZZ_DIR)/,ringfuzz.o exec.o calls.o prog.o modtext.o uapi_tables.o)
 
 tests: $(FUZZ_DIR)/ringfuzz $(FUZZ_DIR)/kcovrun
 
-$(FUZZ_DIR)/kcovrun: tests/fuzz/kcovrun.c
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(USER_CFLAGS) -o $@ $< -lpthread
+$(FUZZ_DIR)/kcovrun: $(FUZZ_DIR)/kcovrun.o $(FUZZ_DIR)/modtext.o
+	$(CC) $(CFLAGS) -o $@ $^ -lpthread
 
 $(FUZZ_DIR)/uapi_tables.c: include/uapi/linux/ring.h tests/fuzz/build.mk
 	@mkdir -p $(@D)

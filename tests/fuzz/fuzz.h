@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define FZ_ARGS		6
 #define FZ_MAX_CALLS	96
@@ -155,5 +156,20 @@ void fz_executor(struct fz_shm *shm, const struct fz_exec_opts *o)
 bool fz_calls_reset(void);
 void fz_mark_dirty(void);
 bool fz_stopping(void);
+
+/* modtext.c: ring.ko's text sections (sorted by address), cover files. */
+#define FZ_MAX_SECTIONS 64
+struct fz_section {
+	char name[256];
+	uint64_t addr;
+};
+struct fz_text {
+	int n;
+	uint64_t lo;		/* the lowest section: bit 0 of a cover map */
+	struct fz_section sec[FZ_MAX_SECTIONS];
+};
+int fz_text_load(struct fz_text *t);
+void fz_cover_write(const struct fz_text *t, const uint8_t *bits,
+		    size_t nbits, FILE *f);
 
 #endif

@@ -13,7 +13,6 @@
  * the areas as they fill, so long tests lose little.  Exit status: the
  * program's.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/kcov.h>
 #include <pthread.h>
@@ -28,45 +27,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fuzz.h"
+
 #define WORDS		(1UL << 20)
 #define COVER_BITS	(1U << 20)
 
 static uint64_t *areas[2];
 static uint8_t seen[COVER_BITS / 8];
-static uint64_t text_lo, sec_addr[64];
-static char sec_name[64][256];
-static int nr_sec;
+static struct fz_text ko_text;
 static atomic_bool done;
-
-static void read_sections(void)
-{
-	DIR *d = opendir("/sys/module/ring/sections");
-	struct dirent *e;
-
-	while (d && (e = readdir(d)) && nr_sec < 64) {
-		char path[512];
-		FILE *f;
-
-		if (strncmp(e->d_name, ".text", 5) &&
-		    strncmp(e->d_name, ".init.text", 10) &&
-		    strncmp(e->d_name, ".exit.text", 10))
-			continue;
-		snprintf(path, sizeof(path), "/sys/module/ring/sections/%s",
-			 e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fscanf(f, "%lx", &sec_addr[nr_sec]) == 1 && sec_addr[nr_sec]) {
-			memcpy(sec_name[nr_sec], e->d_name, sizeof(e->d_name));
-			if (!text_lo || sec_addr[nr_sec] < text_lo)
-				text_lo = sec_addr[nr_sec];
-			nr_sec++;
-		}
-		fclose(f);
-	}
-	if (d)
-		closedir(d);
-}
 
 static void drain(uint64_t *area)
 {
@@ -75,9 +44,9 @@ static void drain(uint64_t *area)
 	if (n > WORDS - 1)
 		n = WORDS - 1;
 	for (i = 0; i < n; i++) {
-		uint64_t off = area[i + 1] - text_lo;
+		uint64_t off = area[i + 1] - ko_text.lo;
 
-		if (area[i + 1] >= text_lo && off < COVER_BITS)
+		if (area[i + 1] >= ko_text.lo && off < COVER_BITS)
 			seen[off >> 3] |= 1 << (off & 7);
 	}
 	/* Entries written meanwhile are lost: a few, of PCs seen again. */
@@ -98,26 +67,12 @@ static void *drainer(void *arg)
 static void write_cover(const char *path)
 {
 	FILE *f = fopen(path, "a");
-	uint64_t off;
-	int s, best;
 
 	if (!f) {
 		perror(path);
 		return;
 	}
-	for (off = 0; off < COVER_BITS; off++) {
-		uint64_t pc = text_lo + off;
-
-		if (!(seen[off >> 3] & (1 << (off & 7))))
-			continue;
-		for (best = -1, s = 0; s < nr_sec; s++)
-			if (sec_addr[s] <= pc &&
-			    (best < 0 || sec_addr[s] > sec_addr[best]))
-				best = s;
-		if (best >= 0)
-			fprintf(f, "%s %lx\n", sec_name[best],
-				(unsigned long)(pc - sec_addr[best]));
-	}
+	fz_cover_write(&ko_text, seen, COVER_BITS, f);
 	fclose(f);
 }
 
@@ -131,7 +86,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: kcovrun COVERFILE PROGRAM [ARGS...]\n");
 		return 2;
 	}
-	read_sections();
+	if (fz_text_load(&ko_text))
+		goto plain;
 	for (i = 0; i < 2; i++) {
 		fds[i] = open("/sys/kernel/debug/kcov", O_RDWR);
 		if (fds[i] < 0 || ioctl(fds[i], KCOV_INIT_TRACE, WORDS))
@@ -141,8 +97,6 @@ int main(int argc, char **argv)
 		if (areas[i] == MAP_FAILED)
 			goto plain;
 	}
-	if (!nr_sec)
-		goto plain;
 	pid = fork();
 	if (pid == 0) {
 		/* The remote side first: it claims this task's kcov slot,

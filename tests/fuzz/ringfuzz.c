@@ -55,54 +55,7 @@ static bool verbose, profile, distill;
 
 /* ---- ring.ko's text and coverage ----------------------------------------- */
 
-struct section {
-	char name[256];
-	uint64_t addr;
-};
-static struct section sections[64];
-static int nr_sections;
-static uint64_t text_lo;
-
-static int cmp_section(const void *a, const void *b)
-{
-	const struct section *x = a, *y = b;
-
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-static int read_sections(void)
-{
-	DIR *d = opendir("/sys/module/ring/sections");
-	struct dirent *e;
-
-	if (!d)
-		return -errno;
-	while ((e = readdir(d)) && nr_sections < 64) {
-		char path[512];
-		FILE *f;
-
-		if (strncmp(e->d_name, ".text", 5) &&
-		    strncmp(e->d_name, ".init.text", 10) &&
-		    strncmp(e->d_name, ".exit.text", 10))
-			continue;
-		snprintf(path, sizeof(path), "/sys/module/ring/sections/%s", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fscanf(f, "%lx", &sections[nr_sections].addr) == 1 &&
-		    sections[nr_sections].addr) {
-			memcpy(sections[nr_sections].name, e->d_name, sizeof(e->d_name));
-			nr_sections++;
-		}
-		fclose(f);
-	}
-	closedir(d);
-	if (!nr_sections)
-		return -ENOENT;
-	qsort(sections, nr_sections, sizeof(sections[0]), cmp_section);
-	text_lo = sections[0].addr;
-	return 0;
-}
+static struct fz_text ko_text;
 
 static uint8_t cover[COVER_BITS / 8], edges[EDGE_BITS / 8];
 static unsigned long nr_cover, nr_edges;
@@ -163,9 +116,9 @@ static unsigned long kcov_collect(void)
 		if (n > KCOV_WORDS - 1)
 			n = KCOV_WORDS - 1;
 		for (i = 0; i < n; i++) {
-			uint64_t pc = area[i + 1], off = pc - text_lo;
+			uint64_t pc = area[i + 1], off = pc - ko_text.lo;
 
-			if (pc < text_lo || off >= COVER_BITS)
+			if (pc < ko_text.lo || off >= COVER_BITS)
 				continue;
 			if (bit_set(cover, off)) {
 				nr_cover++;
@@ -185,25 +138,13 @@ static unsigned long kcov_collect(void)
 static void write_cover(void)
 {
 	char path[512];
-	uint64_t off;
 	FILE *f;
-	int s;
 
 	snprintf(path, sizeof(path), "%s/cover.txt", out_dir);
 	f = fopen(path, "w");
 	if (!f)
 		return;
-	/* "SECTION OFFSET": return addresses, as KCOV records them. */
-	for (off = 0; off < COVER_BITS; off++) {
-		uint64_t pc = text_lo + off;
-
-		if (!(cover[off >> 3] & (1 << (off & 7))))
-			continue;
-		for (s = nr_sections - 1; s > 0 && sections[s].addr > pc; s--)
-			;
-		fprintf(f, "%s %lx\n", sections[s].name,
-			(unsigned long)(pc - sections[s].addr));
-	}
+	fz_cover_write(&ko_text, cover, COVER_BITS, f);
 	fclose(f);
 }
 
@@ -817,7 +758,7 @@ int main(int argc, char **argv)
 	if (!out_dir)
 		usage();
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (read_sections()) {
+	if (fz_text_load(&ko_text)) {
 		fprintf(stderr, "fuzz: ring.ko is not loaded (/sys/module/ring/sections)\n");
 		return 2;
 	}
@@ -850,7 +791,7 @@ int main(int argc, char **argv)
 		seed = time(NULL) ^ getpid();
 	rnd.s = seed | 1;
 	printf("fuzz: seed %llu, ring.ko text at %#lx (%d sections), KCOV %s\n",
-	       (unsigned long long)seed, (unsigned long)text_lo, nr_sections,
+	       (unsigned long long)seed, (unsigned long)ko_text.lo, ko_text.n,
 	       have_kcov ? "on" : "off");
 	if (!baseline_check(hang_s, why, sizeof(why))) {
 		printf("fuzz: not starting: %s\n", why);
