@@ -213,6 +213,13 @@ static const struct mmu_notifier_ops ring_mm_ops = {
 
 static void ring_async_stop_workers(struct ring_ctx *ctx);
 
+/* The owner is gone or going: nothing runs any more, a work cancels the rest. */
+static void ring_owner_left(struct ring_ctx *ctx)
+{
+	ring_async_stop_workers(ctx);
+	queue_work(system_unbound_wq, &ctx->owner_work);
+}
+
 /*
  * The owner's exit, seen through its pid's pidfd wait queue: fd tables
  * and mm references (a worker's) can outlive the process, this cannot.
@@ -232,10 +239,8 @@ static int ring_owner_wake(struct wait_queue_entry *wait, unsigned int mode,
 	leader = pid_task(ctx->owner_pid, PIDTYPE_PID);
 	gone = !leader || !atomic_read(&leader->signal->live);
 	rcu_read_unlock();
-	if (gone) {
-		ring_async_stop_workers(ctx);
-		queue_work(system_unbound_wq, &ctx->owner_work);
-	}
+	if (gone)
+		ring_owner_left(ctx);
 	return 0;
 }
 
@@ -333,8 +338,7 @@ static void ring_exit_watch_fn(struct work_struct *work)
 	bool busy = false;
 
 	if (ring_owner_exiting(ctx)) {
-		ring_async_stop_workers(ctx);
-		queue_work(system_unbound_wq, &ctx->owner_work);
+		ring_owner_left(ctx);
 		return;
 	}
 	spin_lock_irq(&ctx->async_lock);
