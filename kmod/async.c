@@ -68,7 +68,9 @@ MODULE_PARM_DESC(max_user_workers,
 #define RING_WORKER_IDLE	(5 * HZ)
 
 /* Deferred frees and worker creation: flushed before the module goes. */
+/* Worker creation and deferred frees; teardowns wait on ring_exit_wq. */
 static struct workqueue_struct *ring_wq;
+static struct workqueue_struct *ring_exit_wq;
 
 /* ---- users' worker budgets --------------------------------------------- */
 
@@ -309,12 +311,29 @@ static unsigned int ring_req_class(struct ring_req *req)
  * have to be told.  While a worker runs a request, this looks every
  * RING_EXIT_WATCH whether the owner's thread group is exiting (or execing)
  * and, if so, interrupts the workers as the pidfd wake-up does.  It and
- * owner_work run on system_unbound_wq, not ring_wq: deferred teardowns on
- * ring_wq may wait for I/O a user holds up, and must not delay an exit;
- * and ring_wq refuses timer-queued work while module unload drains it.
+ * owner_work run on system_unbound_wq, not the module's: deferred
+ * teardowns (ring_exit_wq) may wait for I/O a user holds up, and must not
+ * delay an exit; and a workqueue refuses timer-queued work while module
+ * unload drains it.
  * Teardown cancels both synchronously before the ring is freed.
  */
 #define RING_EXIT_WATCH		(HZ / 10)
+
+/*
+ * Under RCU: no thread of the group uses the ring's mm any more.  A
+ * single-threaded exec leaves no other mark (group_exec_task is only set
+ * for a group with threads to kill), and the worker's own reference keeps
+ * the old mm, so its release notification, from happening.
+ */
+static bool ring_owner_left_mm(struct task_struct *leader, struct ring_ctx *ctx)
+{
+	struct task_struct *t;
+
+	for_each_thread(leader, t)
+		if (READ_ONCE(t->mm) == ctx->mm)
+			return false;
+	return true;
+}
 
 static bool ring_owner_exiting(struct ring_ctx *ctx)
 {
@@ -325,7 +344,8 @@ static bool ring_owner_exiting(struct ring_ctx *ctx)
 	leader = pid_task(ctx->owner_pid, PIDTYPE_PID);
 	exiting = !leader || !atomic_read(&leader->signal->live) ||
 		  (READ_ONCE(leader->signal->flags) & SIGNAL_GROUP_EXIT) ||
-		  READ_ONCE(leader->signal->group_exec_task);
+		  READ_ONCE(leader->signal->group_exec_task) ||
+		  ring_owner_left_mm(leader, ctx);
 	rcu_read_unlock();
 	return exiting;
 }
@@ -354,9 +374,11 @@ static void ring_exit_watch_fn(struct work_struct *work)
 /* Run @req (a worker owns it) in the owner's mm, with its submitter's creds. */
 static void ring_worker_run(struct ring_req *req, bool dying)
 {
-	struct mm_struct *mm = req->ctx->mm;
+	struct ring_ctx *ctx = req->ctx;
+	struct mm_struct *mm = ctx->mm;
+	/* Requests without a file (a NOP in a chain) took no credentials. */
+	const struct cred *creds = req->creds, *old_creds = NULL;
 	unsigned int issue_flags = 0;
-	const struct cred *old_creds;
 	struct mem_cgroup *old_memcg;
 
 	if (req->flags & RING_REQ_F_POLLED) {
@@ -366,6 +388,14 @@ static void ring_worker_run(struct ring_req *req, bool dying)
 		if (atomic_read(&req->poll.refs) & RING_POLL_CANCEL)
 			dying = true;
 		issue_flags = RING_ISSUE_NONBLOCK;
+	} else if (unlikely(req->flags & RING_REQ_F_FAIL)) {
+		/* Failed at submission, then waited for a drain: only its CQE. */
+		ring_req_complete(req, dying ? -ECANCELED : req->res);
+		return;
+	} else if (req->flags & RING_REQ_F_TRY_NOWAIT) {
+		/* Started from a completion: try first, wait for a pollable file. */
+		req->flags &= ~RING_REQ_F_TRY_NOWAIT;
+		issue_flags = RING_ISSUE_NONBLOCK;
 	}
 	/* Without the mm a user copy would go through someone else's. */
 	if (dying || !mmget_not_zero(mm)) {
@@ -373,19 +403,23 @@ static void ring_worker_run(struct ring_req *req, bool dying)
 		return;
 	}
 	/* A fuzzer's coverage includes what workers run on its behalf. */
-	if (req->ctx->kcov_handle)
-		kcov_remote_start_common(req->ctx->kcov_handle);
+	if (ctx->kcov_handle)
+		kcov_remote_start_common(ctx->kcov_handle);
 	kthread_use_mm(mm);
-	old_creds = override_creds(req->creds);
-	/* Writes stop at the submitter's file size limit (a worker's are its own). */
-	current->signal->rlim[RLIMIT_FSIZE].rlim_cur = req->fsize;
+	if (creds) {
+		old_creds = override_creds(creds);
+		/* Writes stop at the submitter's file size limit. */
+		current->signal->rlim[RLIMIT_FSIZE].rlim_cur = req->fsize;
+	}
 	/* What the request allocates is charged to the owner's cgroup. */
-	old_memcg = set_active_memcg(req->ctx->memcg);
+	old_memcg = set_active_memcg(ctx->memcg);
+	/* From here the request may be completed: only locals after it. */
 	ring_req_issue(req, issue_flags, NULL);
 	set_active_memcg(old_memcg);
-	revert_creds(old_creds);
+	if (creds)
+		revert_creds(old_creds);
 	kthread_unuse_mm(mm);
-	if (req->ctx->kcov_handle)
+	if (ctx->kcov_handle)
 		kcov_remote_stop();
 	mmput(mm);
 }
@@ -593,8 +627,11 @@ static void ring_wq_create_work(struct work_struct *work)
 	}
 }
 
-/* Run @req in one of the ring's workers; any context, the caller owns it. */
-void ring_async_queue_work(struct ring_req *req)
+/*
+ * Run @req in one of the ring's workers; any context, the caller owns it.
+ * @refuse_dying: not once the ring is dying (false: the caller keeps it).
+ */
+static bool ring_async_queue(struct ring_req *req, bool refuse_dying)
 {
 	struct ring_ctx *ctx = req->ctx;
 	struct ring_wq_acct *acct = &ctx->acct[ring_req_class(req)];
@@ -602,6 +639,10 @@ void ring_async_queue_work(struct ring_req *req)
 	unsigned long flags;
 
 	spin_lock_irqsave(&ctx->async_lock, flags);
+	if (refuse_dying && ctx->dying) {
+		spin_unlock_irqrestore(&ctx->async_lock, flags);
+		return false;
+	}
 	list_add_tail(&req->node, &acct->work);
 	acct->nr_queued++;
 	/*
@@ -630,12 +671,62 @@ void ring_async_queue_work(struct ring_req *req)
 		wake_up_var(&ctx->inflight);
 	}
 	spin_unlock_irqrestore(&ctx->async_lock, flags);
+	return true;
 }
 
-/* Deferred frees that must not run in IRQ context (rsrc.c). */
+/*
+ * For what has been waiting (a retry, a wake-up): once the ring is dying,
+ * it still reaches the queue, which cancellation and teardown drain.
+ */
+void ring_async_queue_work(struct ring_req *req)
+{
+	ring_async_queue(req, false);
+}
+
+/*
+ * For what starts now (a chain's successor, a drained request, ASYNC):
+ * false once the ring is dying, when cancellation may already have
+ * drained the queues and nothing would; the caller cancels it.
+ */
+bool ring_async_queue_new(struct ring_req *req)
+{
+	return ring_async_queue(req, true);
+}
+
+/*
+ * Deferred frees that must not run in IRQ context (rsrc.c): short, never
+ * waiting for anything a user controls, and what a teardown may be waiting
+ * for (a tagged buffer's CQE), so never queued behind teardowns.
+ */
 void ring_async_defer(struct work_struct *work)
 {
 	queue_work(ring_wq, work);
+}
+
+/*
+ * The last put of a registered resource (buffer, file) whose free, @fn,
+ * needs process context: run now, or, from IRQ context, with interrupts
+ * off or when the caller says so (@defer: under a spinlock), from ring_wq.
+ */
+void ring_free_last(struct work_struct *work, work_func_t fn, bool defer)
+{
+	if (defer || in_interrupt() || irqs_disabled()) {
+		INIT_WORK(work, fn);
+		ring_async_defer(work);
+	} else {
+		fn(work);
+	}
+}
+
+/*
+ * Teardowns of rings whose last reference went away outside the owner
+ * (main.c).  They wait for I/O already at a file, which a user may hold
+ * up, so they get a workqueue of their own: however many of them wait,
+ * worker creation and deferred frees (ring_wq) go on.
+ */
+void ring_async_defer_teardown(struct work_struct *work)
+{
+	queue_work(ring_exit_wq, work);
 }
 
 /* ---- waiting for pollable files ------------------------------------------ */
@@ -864,6 +955,7 @@ void ring_async_cancel_all(struct ring_ctx *ctx)
 		list_del_init(&req->node);
 		ring_req_fail_queued(req, -ECANCELED);
 	}
+	ring_chain_cancel_deferred(ctx);
 }
 
 /* ---- a ring's asynchronous side: setup, limits, teardown ------------------ */
@@ -927,6 +1019,8 @@ void ring_async_teardown(struct ring_ctx *ctx)
 	 */
 	for (;;) {
 		ring_async_cancel_all(ctx);
+		/* Polled I/O cannot be cancelled, nor end unless polled. */
+		ring_iopoll_reap_all(ctx);
 		/* Cancel again now and then: a wait may have missed SIGKILL. */
 		wait_var_event_timeout(&ctx->inflight,
 				       !atomic_read(&ctx->inflight) ||
@@ -993,11 +1087,20 @@ void ring_async_show_fdinfo(struct ring_ctx *ctx, struct seq_file *m)
 int ring_async_init(void)
 {
 	ring_wq = alloc_workqueue("ring", WQ_UNBOUND, 0);
-	return ring_wq ? 0 : -ENOMEM;
+	if (!ring_wq)
+		return -ENOMEM;
+	ring_exit_wq = alloc_workqueue("ring_exit", WQ_UNBOUND, 0);
+	if (!ring_exit_wq) {
+		destroy_workqueue(ring_wq);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void ring_async_exit(void)
 {
+	/* Teardowns first: they may still queue frees on ring_wq. */
+	destroy_workqueue(ring_exit_wq);
 	destroy_workqueue(ring_wq);
 	/* ring_mm_free() runs after an SRCU grace period: wait for it. */
 	mmu_notifier_synchronize();

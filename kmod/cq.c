@@ -8,6 +8,15 @@
  * flushed as the application frees slots.  Everything here runs under
  * completion_lock, which is IRQ-safe so that I/O completion callbacks in
  * interrupt context can post too.
+ *
+ * Tag CQEs (a registered buffer's or file's tag, once it is gone: rsrc.c,
+ * filetable.c) are no request's: each comes with a struct ring_cq_aux,
+ * allocated at registration (struct ring_tag), that waits in a queue of
+ * its own while the backlog is non-empty.  Counting the requests that
+ * went through the backlog keeps the two queues in one order.  An owed
+ * tag counts in ctx->inflight until it is posted, so teardown waits for
+ * it as for a request, and a tag freed by a request's completion is
+ * posted after that request's CQE.
  */
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -24,15 +33,21 @@ static u32 ring_cq_space(struct ring_ctx *ctx)
 	return used < ctx->cq_entries ? ctx->cq_entries - used : 0;
 }
 
-static void ring_cq_fill(struct ring_ctx *ctx, const struct ring_req *req)
+static void ring_cq_fill_cqe(struct ring_ctx *ctx, u64 user_data, s32 res,
+			     u32 cflags)
 {
 	struct ring_cqe *cqe = &ctx->rings->cqes[ctx->cached_cq_tail & ctx->cq_mask];
 
-	WRITE_ONCE(cqe->user_data, req->user_data);
-	WRITE_ONCE(cqe->res, req->res);
-	WRITE_ONCE(cqe->flags, req->cflags);
+	WRITE_ONCE(cqe->user_data, user_data);
+	WRITE_ONCE(cqe->res, res);
+	WRITE_ONCE(cqe->flags, cflags);
 	/* Plain-read elsewhere without the lock: ring_cq_ready(). */
 	WRITE_ONCE(ctx->cached_cq_tail, ctx->cached_cq_tail + 1);
+}
+
+static void ring_cq_fill(struct ring_ctx *ctx, const struct ring_req *req)
+{
+	ring_cq_fill_cqe(ctx, req->user_data, req->res, req->cflags);
 }
 
 static void ring_cq_set_overflow_flag(struct ring_ctx *ctx, bool on)
@@ -61,6 +76,8 @@ static void ring_cq_wake(struct ring_ctx *ctx)
 /* Under completion_lock: @req's CQE is in the ring, keep it for reuse. */
 static void ring_req_recycle(struct ring_ctx *ctx, struct ring_req *req)
 {
+	/* Chain flags of requests without a file: cleanup() never saw them. */
+	req->flags = 0;
 	req->next = ctx->req_cache_done;
 	ctx->req_cache_done = req;
 	WRITE_ONCE(ctx->req_cache_done_nr, ctx->req_cache_done_nr + 1);
@@ -78,12 +95,143 @@ void ring_inflight_sub(struct ring_ctx *ctx, int nr)
 		wake_up_var(&ctx->inflight);
 }
 
+/* Under completion_lock: one CQE into the backlog. */
+static void ring_cq_backlog_one(struct ring_ctx *ctx)
+{
+	WRITE_ONCE(ctx->backlog_nr, ctx->backlog_nr + 1);
+	WRITE_ONCE(ctx->rings->cq_overflow, ++ctx->cq_overflow);
+}
+
+/*
+ * Post @aux, owed since its buffer left the table (rsrc.c): into the CQ
+ * ring, or behind everything in the backlog.  Any context.  This drops
+ * the owed tag's count in ctx->inflight: the caller's last touch of @ctx.
+ */
+void ring_cq_post_aux(struct ring_ctx *ctx, struct ring_cq_aux *aux)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&ctx->completion_lock, flags);
+	if (!ctx->backlog_nr && ring_cq_space(ctx)) {
+		ring_cq_fill_cqe(ctx, aux->user_data, 0, 0);
+		ring_cq_commit(ctx);
+	} else {
+		aux->next = NULL;
+		aux->reqs_before = ctx->backlog_reqs_in;
+		if (!ctx->aux_first)
+			ctx->aux_tail = &ctx->aux_first;
+		*ctx->aux_tail = aux;
+		ctx->aux_tail = &aux->next;
+		ring_cq_backlog_one(ctx);
+		ring_cq_set_overflow_flag(ctx, true);
+		aux = NULL;
+	}
+	spin_unlock_irqrestore(&ctx->completion_lock, flags);
+
+	kfree(aux);
+	ring_cq_wake(ctx);
+	ring_inflight_sub(ctx, 1);
+}
+
+/* A tag CQE for @user_data (none for 0), allocated now: posting cannot fail. */
+int ring_tag_init(struct ring_tag *tag, u64 user_data)
+{
+	tag->ctx = NULL;
+	tag->aux = NULL;
+	if (!user_data)
+		return 0;
+	tag->aux = kmalloc(sizeof(*tag->aux), GFP_KERNEL_ACCOUNT);
+	if (!tag->aux)
+		return -ENOMEM;
+	tag->aux->user_data = user_data;
+	return 0;
+}
+
+/*
+ * Under uring_lock: the tagged resource left @ctx's table.  Its tag is
+ * owed from now on and counts as in flight until posted.  The last put
+ * of the resource sees tag->ctx: refcount_dec_and_test() orders it.
+ */
+void ring_tag_owe(struct ring_ctx *ctx, struct ring_tag *tag)
+{
+	if (!tag->aux)
+		return;
+	tag->ctx = ctx;
+	WRITE_ONCE(ctx->tags_owed, ctx->tags_owed + 1);
+	atomic_inc(&ctx->inflight);
+}
+
+/*
+ * The resource is freed: its tag, if owed, is posted (the caller's last
+ * touch of the ring, which may go once it is), else just freed.
+ */
+void ring_tag_release(struct ring_tag *tag)
+{
+	if (tag->ctx)
+		ring_cq_post_aux(tag->ctx, tag->aux);
+	else
+		kfree(tag->aux);
+}
+
+/*
+ * Before @req's CQE: its file and buffers go, except a reference on a
+ * tagged buffer or registered file, kept in rw.buf or file_node until the
+ * CQE is out: the tag, if this is the last user, must come after it (as
+ * io_uring's).
+ */
+static void ring_req_release(struct ring_req *req)
+{
+	struct ring_buf *tagged = ring_buf_take_tagged(req);
+	struct ring_file_node *node = req->file_node;
+	u16 no_cqe = req->flags & RING_REQ_F_NO_CQE;
+
+	if (unlikely(node && ring_file_node_tagged(node))) {
+		req->file_node = NULL;
+		req->file = NULL;
+	} else {
+		node = NULL;
+	}
+	ring_req_cleanup(req);
+	req->flags |= no_cqe;
+	if (unlikely(tagged)) {
+		req->rw.buf = tagged;
+		req->flags |= RING_REQ_F_TAGGED_BUF;
+	}
+	if (unlikely(node)) {
+		req->file_node = node;
+		req->flags |= RING_REQ_F_TAGGED_FILE;
+	}
+}
+
+/*
+ * Under completion_lock, @req's CQE in the ring or the backlog: the rest
+ * of ring_req_release().  A last put leaves the free, then the tag CQE,
+ * to the workqueue: both need what this lock excludes.
+ */
+static void ring_req_release_tagged(struct ring_req *req)
+{
+	if (unlikely(req->flags & RING_REQ_F_TAGGED_FILE)) {
+		req->flags &= ~RING_REQ_F_TAGGED_FILE;
+		ring_file_node_put_async(req->file_node);
+		req->file_node = NULL;
+	}
+	if (likely(!(req->flags & RING_REQ_F_TAGGED_BUF)))
+		return;
+	req->flags &= ~RING_REQ_F_TAGGED_BUF;
+	ring_buf_put_async(req->rw.buf);
+	req->rw.buf = NULL;
+}
+
 /*
  * Post the CQEs of the completed requests on @done, in order.  Those the
- * ring has no room for join the backlog, behind any already there.
+ * ring has no room for join the backlog, behind any already there.  What
+ * their completion frees to start (chain successors, drained requests)
+ * goes to @ready, inside ENTER, or else to the ring's workers.
  */
-void ring_cq_post_batch(struct ring_ctx *ctx, struct ring_batch *done)
+static void ring_cq_post(struct ring_ctx *ctx, struct ring_batch *done,
+			 struct ring_batch *ready)
 {
+	struct ring_batch start;
 	struct ring_req *req, *next;
 	unsigned long flags;
 	int nr = 0;
@@ -92,10 +240,16 @@ void ring_cq_post_batch(struct ring_ctx *ctx, struct ring_batch *done)
 	if (!done->first)
 		return;
 
-	/* Files and buffers are released before the application hears. */
+	/*
+	 * Files and buffers are released before the application hears.  A
+	 * cancelled chain joins @done here, and this loop reaches it too.
+	 */
+	ring_batch_init(&start);
 	for (req = done->first; req; req = req->next) {
+		if (unlikely(req->flags & RING_REQ_F_CHAIN))
+			ring_chain_done(ctx, req, done, &start);
 		if (req->file)
-			ring_req_cleanup(req);
+			ring_req_release(req);
 		nr++;
 	}
 
@@ -103,29 +257,81 @@ void ring_cq_post_batch(struct ring_ctx *ctx, struct ring_batch *done)
 	space = ctx->backlog_nr ? 0 : ring_cq_space(ctx);
 	for (req = done->first; req; req = next) {
 		next = req->next;
+		if (unlikely(req->flags & RING_REQ_F_NO_CQE)) {
+			WRITE_ONCE(ctx->cq_skipped, ctx->cq_skipped + 1);
+			ring_req_release_tagged(req);
+			ring_req_recycle(ctx, req);
+			continue;
+		}
 		if (likely(space)) {
 			ring_cq_fill(ctx, req);
+			ring_req_release_tagged(req);
 			ring_req_recycle(ctx, req);
 			space--;
 			continue;
 		}
+		ring_req_release_tagged(req);
 		list_add_tail(&req->node, &ctx->backlog);
-		WRITE_ONCE(ctx->backlog_nr, ctx->backlog_nr + 1);
-		WRITE_ONCE(ctx->rings->cq_overflow, ++ctx->cq_overflow);
+		ctx->backlog_reqs_in++;
+		ring_cq_backlog_one(ctx);
 	}
+	ctx->done_seq += nr;
+	if (unlikely(ctx->defer_nr))
+		ring_defer_release(ctx, &start);
 	if (ctx->backlog_nr)
 		ring_cq_set_overflow_flag(ctx, true);
 	ring_cq_commit(ctx);
 	spin_unlock_irqrestore(&ctx->completion_lock, flags);
 
 	ring_cq_wake(ctx);
+	/* They hold their own inflight counts: the ring stays. */
+	if (unlikely(start.first)) {
+		if (READ_ONCE(ctx->dying)) {
+			ring_chain_cancel(ctx, &start);
+		} else if (ready) {
+			*ready->tail = start.first;
+			ready->tail = start.tail;
+		} else {
+			ring_chain_queue(ctx, &start);
+		}
+	}
 	ring_inflight_sub(ctx, nr);
+}
+
+void ring_cq_post_batch(struct ring_ctx *ctx, struct ring_batch *done)
+{
+	ring_cq_post(ctx, done, NULL);
+}
+
+/* From ENTER, under uring_lock: the submitter starts @ready itself. */
+void ring_cq_post_submit(struct ring_ctx *ctx, struct ring_batch *done,
+			 struct ring_batch *ready)
+{
+	ring_cq_post(ctx, done, ready);
+}
+
+/*
+ * Under completion_lock: the backlog's oldest tag CQE if nothing older is
+ * in the backlog, then the oldest request; NULL for a request.
+ */
+static struct ring_cq_aux *ring_cq_backlog_aux(struct ring_ctx *ctx)
+{
+	struct ring_cq_aux *aux = ctx->aux_first;
+
+	if (!aux)
+		return NULL;
+	/* Every request queued before it is out, or none is left at all. */
+	if ((s32)(ctx->backlog_reqs_out - aux->reqs_before) >= 0 ||
+	    list_empty(&ctx->backlog))
+		return aux;
+	return NULL;
 }
 
 /* Move what the CQ ring has room for from the backlog into it. */
 void ring_cq_flush_backlog(struct ring_ctx *ctx)
 {
-	struct ring_req *req, *tmp;
+	struct ring_cq_aux *aux;
+	struct ring_req *req;
 	unsigned long flags;
 	bool posted = false;
 	u32 space;
@@ -135,15 +341,22 @@ void ring_cq_flush_backlog(struct ring_ctx *ctx)
 
 	spin_lock_irqsave(&ctx->completion_lock, flags);
 	space = ring_cq_space(ctx);
-	list_for_each_entry_safe(req, tmp, &ctx->backlog, node) {
-		if (!space)
-			break;
-		ring_cq_fill(ctx, req);
-		list_del(&req->node);
-		ring_req_recycle(ctx, req);
+	for (; space && ctx->backlog_nr; space--) {
+		aux = ring_cq_backlog_aux(ctx);
+		if (aux) {
+			ring_cq_fill_cqe(ctx, aux->user_data, 0, 0);
+			ctx->aux_first = aux->next;
+			kfree(aux);
+		} else {
+			req = list_first_entry(&ctx->backlog, struct ring_req,
+					       node);
+			ring_cq_fill(ctx, req);
+			list_del(&req->node);
+			ring_req_recycle(ctx, req);
+			ctx->backlog_reqs_out++;
+		}
 		WRITE_ONCE(ctx->backlog_nr, ctx->backlog_nr - 1);
 		posted = true;
-		space--;
 	}
 	if (!ctx->backlog_nr)
 		ring_cq_set_overflow_flag(ctx, false);
@@ -158,10 +371,15 @@ void ring_cq_flush_backlog(struct ring_ctx *ctx)
 void ring_cq_free_backlog(struct ring_ctx *ctx)
 {
 	struct ring_req *req, *tmp;
+	struct ring_cq_aux *aux;
 
 	list_for_each_entry_safe(req, tmp, &ctx->backlog, node)
 		ring_req_recycle(ctx, req);
 	INIT_LIST_HEAD(&ctx->backlog);
+	while ((aux = ctx->aux_first)) {
+		ctx->aux_first = aux->next;
+		kfree(aux);
+	}
 	ctx->backlog_nr = 0;
 }
 

@@ -29,9 +29,13 @@ void ring_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "CqOverflow:\t%u\n", READ_ONCE(ctx->cq_overflow));
 	seq_printf(m, "CqBacklog:\t%u\n", READ_ONCE(ctx->backlog_nr));
 	seq_printf(m, "Inflight:\t%d\n", atomic_read(&ctx->inflight));
+	seq_printf(m, "CqSkipped:\t%u\n", READ_ONCE(ctx->cq_skipped));
+	seq_printf(m, "Deferred:\t%u\n", READ_ONCE(ctx->defer_nr));
 	seq_printf(m, "BufferSlots:\t%u\n", READ_ONCE(ctx->nr_bufs));
 	seq_printf(m, "PinnedPages:\t%ld\n", READ_ONCE(ctx->buf_pinned_pages));
 	seq_printf(m, "BufferBvecs:\t%ld\n", READ_ONCE(ctx->buf_bvecs));
+	seq_printf(m, "CqTags:\t%u\n", READ_ONCE(ctx->tags_owed));
+	seq_printf(m, "FileSlots:\t%u\n", READ_ONCE(ctx->nr_files));
 	ring_async_show_fdinfo(ctx, m);
 	/*
 	 * The region may be unregistered meanwhile: hold it still.  But only

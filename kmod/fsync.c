@@ -19,8 +19,7 @@ int ring_fsync_prep(struct ring_req *req, const struct ring_sqe *sqe)
 		return -EINVAL;
 	if ((s64)sqe->off < 0)
 		return -EINVAL;
-	req->file = fget(sqe->fd);
-	if (!req->file)
+	if (ring_req_get_file(req, sqe))
 		return -EBADF;
 	fs->off = sqe->off;
 	fs->len = sqe->len;

@@ -26,6 +26,9 @@ static int ring_open(struct inode *inode, struct file *file)
 	mutex_init(&ctx->uring_lock);
 	spin_lock_init(&ctx->completion_lock);
 	INIT_LIST_HEAD(&ctx->backlog);
+	INIT_LIST_HEAD(&ctx->defer_list);
+	spin_lock_init(&ctx->iopoll_lock);
+	INIT_LIST_HEAD(&ctx->iopoll_list);
 	init_waitqueue_head(&ctx->cq_wait);
 	init_rwsem(&ctx->iotlb_rwsem);
 	ctx->mapping = file->f_mapping;
@@ -57,11 +60,11 @@ static int ring_release(struct inode *inode, struct file *file)
 	 * (a FUSE server).  The owner process may wait for its own ring; a
 	 * last reference dropped anywhere else (the kernel's delayed fput,
 	 * another user's mmput() of the owner's mm) must not, so teardown
-	 * goes to the module's workqueue, which module unload drains.
+	 * goes to the module's teardown workqueue, which unload drains.
 	 */
 	if (smp_load_acquire(&ctx->ready) && current->tgid != ctx->owner_tgid) {
 		INIT_WORK(&ctx->exit_work, ring_exit_work);
-		ring_async_defer(&ctx->exit_work);
+		ring_async_defer_teardown(&ctx->exit_work);
 		return 0;
 	}
 	ring_ctx_free(ctx);
@@ -87,6 +90,7 @@ static long ring_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	switch (cmd) {
 	case RING_IOC_ENTER:
+	case RING_IOC_ENTER_ARG:
 	case RING_IOC_REGISTER:
 		break;
 	default:
@@ -102,6 +106,8 @@ static long ring_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	if (cmd == RING_IOC_ENTER)
 		return ring_enter(ctx, uarg);
+	if (cmd == RING_IOC_ENTER_ARG)
+		return ring_enter_arg(ctx, uarg);
 	return ring_register(ctx, uarg);
 }
 
@@ -174,6 +180,12 @@ static const struct file_operations ring_fops = {
 	.show_fdinfo	= ring_show_fdinfo,
 	.llseek		= noop_llseek,
 };
+
+/* A /dev/ring file: never in a ring's file table (filetable.c). */
+bool ring_is_ring_file(struct file *file)
+{
+	return file->f_op == &ring_fops;
+}
 
 #define RING_STAT_ATTR(field)						\
 static ssize_t field##_show(struct device *dev,				\

@@ -7,7 +7,10 @@
 
 int ring_nop_prep(struct ring_req *req, const struct ring_sqe *sqe)
 {
-	/* fd is ignored: liburing-style prep helpers set it to -1. */
+	/*
+	 * fd is ignored: liburing-style prep helpers set it to -1.  So is
+	 * RING_SQE_FIXED_FILE, as io_uring's NOP, which takes no file.
+	 */
 	if (sqe->ioprio || sqe->off || sqe->addr || sqe->len ||
 	    sqe->rw_flags || sqe->buf_index)
 		return -EINVAL;

@@ -14,11 +14,13 @@
 const struct ring_opdef ring_opdefs[RING_OP_LAST] = {
 	[RING_OP_NOP] = {
 		.name		= "NOP",
+		.iopoll		= true,
 		.prep		= ring_nop_prep,
 		.issue		= ring_nop_issue,
 	},
 	[RING_OP_READV] = {
 		.name		= "READV",
+		.iopoll		= true,
 		.prep		= ring_rw_prep,
 		.issue		= ring_rw_issue,
 		.cleanup	= ring_rw_cleanup,
@@ -26,6 +28,7 @@ const struct ring_opdef ring_opdefs[RING_OP_LAST] = {
 	},
 	[RING_OP_WRITEV] = {
 		.name		= "WRITEV",
+		.iopoll		= true,
 		.prep		= ring_rw_prep,
 		.issue		= ring_rw_issue,
 		.cleanup	= ring_rw_cleanup,
@@ -38,6 +41,7 @@ const struct ring_opdef ring_opdefs[RING_OP_LAST] = {
 	},
 	[RING_OP_READ_FIXED] = {
 		.name		= "READ_FIXED",
+		.iopoll		= true,
 		.prep		= ring_rw_prep,
 		.issue		= ring_rw_issue,
 		.cleanup	= ring_rw_cleanup,
@@ -45,6 +49,7 @@ const struct ring_opdef ring_opdefs[RING_OP_LAST] = {
 	},
 	[RING_OP_WRITE_FIXED] = {
 		.name		= "WRITE_FIXED",
+		.iopoll		= true,
 		.prep		= ring_rw_prep,
 		.issue		= ring_rw_issue,
 		.cleanup	= ring_rw_cleanup,
@@ -52,6 +57,7 @@ const struct ring_opdef ring_opdefs[RING_OP_LAST] = {
 	},
 	[RING_OP_READ] = {
 		.name		= "READ",
+		.iopoll		= true,
 		.prep		= ring_rw_prep,
 		.issue		= ring_rw_issue,
 		.cleanup	= ring_rw_cleanup,
@@ -59,6 +65,7 @@ const struct ring_opdef ring_opdefs[RING_OP_LAST] = {
 	},
 	[RING_OP_WRITE] = {
 		.name		= "WRITE",
+		.iopoll		= true,
 		.prep		= ring_rw_prep,
 		.issue		= ring_rw_issue,
 		.cleanup	= ring_rw_cleanup,

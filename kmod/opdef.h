@@ -19,6 +19,7 @@ struct ring_opdef {
 	/* Frees what prep() allocated, even if prep() failed half-way. */
 	void (*cleanup)(struct ring_req *req);
 	__poll_t poll_events;	/* what a not-ready file is waited for */
+	bool iopoll;		/* allowed on a RING_SETUP_IOPOLL ring */
 };
 
 /* One past the highest opcode the contract names. */
@@ -36,6 +37,7 @@ int ring_nop_issue(struct ring_req *req, unsigned int issue_flags);
 int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe);
 int ring_rw_issue(struct ring_req *req, unsigned int issue_flags);
 void ring_rw_cleanup(struct ring_req *req);
+void ring_rw_iopoll_done(struct ring_req *req, struct ring_batch *done);
 
 /* fsync.c */
 int ring_fsync_prep(struct ring_req *req, const struct ring_sqe *sqe);

@@ -89,6 +89,9 @@ struct ring_ctx {
 
 	struct mm_struct *mm;		/* ENTER/REGISTER only from here */
 	pid_t owner_tgid;		/* the process that set it up */
+	u32 setup_flags;		/* RING_SETUP_* */
+	bool r_disabled;		/* no ENTER until ENABLE_RINGS */
+	struct pid *issuer;		/* RING_SETUP_SINGLE_ISSUER: its thread */
 	u64 kcov_handle;		/* its KCOV remote handle, for workers */
 	struct ring_rings *rings;	/* rings_region.vaddr */
 	u32 *sq_array;
@@ -102,6 +105,8 @@ struct ring_ctx {
 	u32 cached_sq_head;
 	u32 sq_dropped;
 	struct ring_req *req_cache;	/* free requests (stack), before slab */
+	u32 submit_seq;			/* requests submitted: ring_req.seq */
+	bool drain_next;		/* the next request waits for the last */
 
 	/* Completion side, under completion_lock (taken from IRQ context too). */
 	spinlock_t completion_lock;
@@ -113,6 +118,18 @@ struct ring_ctx {
 	/* Requests whose CQE is out (stack); moved to req_cache in bulk. */
 	struct ring_req *req_cache_done;
 	u32 req_cache_done_nr;
+	/* Tag CQEs in the backlog (queue), in order with the requests. */
+	struct ring_cq_aux *aux_first, **aux_tail;
+	u32 backlog_reqs_in, backlog_reqs_out;	/* requests through it */
+	u32 done_seq;			/* requests completed, CQE or not */
+	u32 cq_skipped;			/* CQE_SKIP_SUCCESS: CQEs not posted */
+	/* RING_SETUP_IOPOLL: requests whose completion is polled (iopoll.c). */
+	spinlock_t iopoll_lock;
+	struct list_head iopoll_list;
+	u32 iopoll_nr;
+	/* RING_SQE_IO_DRAIN: requests waiting for earlier ones, in order. */
+	struct list_head defer_list;
+	u32 defer_nr;
 
 	/* Fixed buffers, under uring_lock (rsrc.c). */
 	struct ring_buf **bufs;
@@ -120,6 +137,11 @@ struct ring_ctx {
 	struct ring_buf_pins *buf_pins;	/* large folios pinned: charged once */
 	long buf_pinned_pages;		/* for fdinfo */
 	long buf_bvecs;
+	u32 tags_owed;			/* tag CQEs owed since setup: fdinfo */
+
+	/* Registered files, under uring_lock (filetable.c). */
+	struct ring_file_node **files;
+	unsigned int nr_files;
 
 	/* The IOTLB bounce region (iotlb.c); changes under both locks. */
 	struct ring_iotlb *iotlb;
@@ -177,6 +199,7 @@ struct ring_rw {
 	size_t done;
 	int kiocb_flags;		/* ki_flags every attempt starts from */
 	bool use_fpos;			/* off = -1: advance file->f_pos */
+	bool fpos_read;			/* use_fpos: pos read at the first try */
 };
 
 struct ring_fsync {
@@ -208,6 +231,20 @@ struct ring_poll {
 /* ring_req.flags */
 #define RING_REQ_F_NOWAIT	(1U << 0)	/* -EAGAIN goes to the CQE */
 #define RING_REQ_F_POLLED	(1U << 1)	/* file woke it: detach, retry */
+#define RING_REQ_F_TAGGED_BUF	(1U << 2)	/* cq.c: rw.buf put after the CQE */
+#define RING_REQ_F_TAGGED_FILE	(1U << 3)	/* cq.c: the same, file_node */
+#define RING_REQ_F_LINK		(1U << 4)	/* ->link runs if this succeeds */
+#define RING_REQ_F_HARDLINK	(1U << 5)	/* ->link runs in any case */
+#define RING_REQ_F_FAIL		(1U << 6)	/* failed at submission: ->res */
+#define RING_REQ_F_CQE_SKIP	(1U << 7)	/* no CQE if it succeeds */
+#define RING_REQ_F_NO_CQE	(1U << 8)	/* cq.c: decided, no CQE */
+#define RING_REQ_F_DRAIN	(1U << 9)	/* waits for all requests before */
+#define RING_REQ_F_ASYNC	(1U << 10)	/* a worker runs it */
+#define RING_REQ_F_TRY_NOWAIT	(1U << 11)	/* a worker tries, not blocking */
+#define RING_REQ_F_FULL_LEN	(1U << 12)	/* less than ->len fails a link */
+/* What makes the completion side look at a request more closely. */
+#define RING_REQ_F_CHAIN	(RING_REQ_F_LINK | RING_REQ_F_HARDLINK | \
+				 RING_REQ_F_FAIL | RING_REQ_F_CQE_SKIP)
 
 /* issue() flags */
 #define RING_ISSUE_NONBLOCK	(1U << 0)	/* must not sleep on I/O */
@@ -219,10 +256,20 @@ struct ring_req {
 	s32 res;
 	u32 cflags;
 	struct ring_req *next;	/* completion batch, or a request cache */
-	struct list_head node;	/* a worker queue, then the backlog */
+	struct list_head node;	/* a worker queue, the defer list, backlog */
+	/*
+	 * The next request of its chain: not issued yet, owned by this one
+	 * until it completes; whoever completes this one takes it.
+	 */
+	struct ring_req *link;
+	u32 seq;		/* ctx->submit_seq when submitted: DRAIN */
+	u32 len;		/* RING_REQ_F_FULL_LEN: the bytes asked for */
 	u8 opcode;
-	u8 flags;		/* RING_REQ_F_* */
+	bool iopoll_done;	/* RING_SETUP_IOPOLL: ->res is final */
+	u16 flags;		/* RING_REQ_F_* */
 	struct file *file;	/* the request's reference, or NULL */
+	/* RING_SQE_FIXED_FILE: the reference is on this, not on file. */
+	struct ring_file_node *file_node;
 	const struct cred *creds;	/* the submitter's, with the file */
 	unsigned long fsize;		/* the submitter's RLIMIT_FSIZE */
 	struct ring_poll poll;
@@ -268,6 +315,7 @@ DECLARE_PER_CPU(long, ring_live_requests);
 /* setup.c */
 int ring_setup(struct ring_ctx *ctx, struct ring_params __user *uparams);
 void ring_ctx_teardown(struct ring_ctx *ctx);
+int ring_enable_rings(struct ring_ctx *ctx);
 int ring_mmap(struct ring_ctx *ctx, struct vm_area_struct *vma);
 
 /* region.c */
@@ -281,9 +329,12 @@ void ring_req_cache_exit(void);
 void ring_req_cleanup(struct ring_req *req);
 void ring_req_cache_free(struct ring_ctx *ctx);
 long ring_enter(struct ring_ctx *ctx, struct ring_enter __user *uarg);
+long ring_enter_arg(struct ring_ctx *ctx, struct ring_enter_arg __user *uarg);
 void ring_req_issue(struct ring_req *req, unsigned int issue_flags,
 		    struct ring_batch *done);
 void ring_req_complete(struct ring_req *req, int res);
+void ring_submit_flush(struct ring_ctx *ctx, struct ring_batch *done);
+int ring_req_get_file(struct ring_req *req, const struct ring_sqe *sqe);
 
 /* async.c */
 int ring_async_init(void);
@@ -292,7 +343,10 @@ int ring_async_setup(struct ring_ctx *ctx);
 void ring_async_teardown(struct ring_ctx *ctx);
 void ring_async_punt(struct ring_req *req);
 void ring_async_queue_work(struct ring_req *req);
+bool ring_async_queue_new(struct ring_req *req);
 void ring_async_defer(struct work_struct *work);
+void ring_free_last(struct work_struct *work, work_func_t fn, bool defer);
+void ring_async_defer_teardown(struct work_struct *work);
 bool ring_file_nowait(struct file *file);
 bool ring_file_pollable(struct file *file);
 void ring_async_cancel_all(struct ring_ctx *ctx);
@@ -301,12 +355,43 @@ int ring_register_iowq_max_workers(struct ring_ctx *ctx, void __user *arg,
 void ring_async_show_fdinfo(struct ring_ctx *ctx, struct seq_file *m);
 
 /* cq.c */
+/* A CQE that is no request's (a buffer's or file's tag), allocated early. */
+struct ring_cq_aux {
+	struct ring_cq_aux *next;	/* ctx->aux_first queue */
+	u64 user_data;			/* res and flags are 0 */
+	u32 reqs_before;		/* ctx->backlog_reqs_in when queued */
+};
+void ring_cq_post_aux(struct ring_ctx *ctx, struct ring_cq_aux *aux);
+/* A registered buffer's or file's tag: its CQE, and whom it is owed. */
+struct ring_tag {
+	struct ring_cq_aux *aux;	/* NULL: untagged */
+	struct ring_ctx *ctx;		/* out of the table: owed to it */
+};
+int ring_tag_init(struct ring_tag *tag, u64 user_data);
+void ring_tag_owe(struct ring_ctx *ctx, struct ring_tag *tag);
+void ring_tag_release(struct ring_tag *tag);
 void ring_cq_post_batch(struct ring_ctx *ctx, struct ring_batch *done);
+void ring_cq_post_submit(struct ring_ctx *ctx, struct ring_batch *done,
+			 struct ring_batch *ready);
 void ring_inflight_sub(struct ring_ctx *ctx, int nr);
 void ring_cq_flush_backlog(struct ring_ctx *ctx);
 void ring_cq_free_backlog(struct ring_ctx *ctx);
 u32 ring_cq_ready(struct ring_ctx *ctx);
 bool ring_sq_has_space(struct ring_ctx *ctx);
+
+/* iopoll.c */
+void ring_iopoll_add(struct ring_req *req);
+int ring_iopoll_getevents(struct ring_ctx *ctx, u32 min_complete);
+void ring_iopoll_reap_all(struct ring_ctx *ctx);
+
+/* chain.c */
+void ring_chain_done(struct ring_ctx *ctx, struct ring_req *req,
+		     struct ring_batch *done, struct ring_batch *next);
+bool ring_req_defer(struct ring_ctx *ctx, struct ring_req *req);
+void ring_defer_release(struct ring_ctx *ctx, struct ring_batch *out);
+void ring_chain_cancel(struct ring_ctx *ctx, struct ring_batch *reqs);
+void ring_chain_queue(struct ring_ctx *ctx, struct ring_batch *start);
+void ring_chain_cancel_deferred(struct ring_ctx *ctx);
 
 /* rsrc.c */
 int ring_register_buffers(struct ring_ctx *ctx, void __user *arg,
@@ -314,10 +399,29 @@ int ring_register_buffers(struct ring_ctx *ctx, void __user *arg,
 int ring_unregister_buffers(struct ring_ctx *ctx);
 int ring_register_buffers_update(struct ring_ctx *ctx, void __user *arg,
 				 unsigned int nr);
+int ring_register_buffers2(struct ring_ctx *ctx, void __user *arg,
+			   unsigned int size);
+int ring_register_buffers_update2(struct ring_ctx *ctx, void __user *arg,
+				  unsigned int size);
+struct ring_buf *ring_buf_take_tagged(struct ring_req *req);
+void ring_buf_put_async(struct ring_buf *buf);
 int ring_buf_import(struct ring_ctx *ctx, unsigned int index, u64 addr,
 		    u32 len, int dir, struct iov_iter *iter,
 		    struct ring_buf **bufp);
 void ring_buf_put(struct ring_buf *buf);
+
+/* filetable.c */
+struct ring_file_node;
+int ring_register_files2(struct ring_ctx *ctx, void __user *arg,
+			 unsigned int size);
+int ring_register_files_update2(struct ring_ctx *ctx, void __user *arg,
+				unsigned int size);
+int ring_unregister_files(struct ring_ctx *ctx);
+struct file *ring_file_get_fixed(struct ring_ctx *ctx, unsigned int index,
+				 struct ring_file_node **nodep);
+void ring_file_node_put(struct ring_file_node *node);
+void ring_file_node_put_async(struct ring_file_node *node);
+bool ring_file_node_tagged(const struct ring_file_node *node);
 
 /* iotlb.c */
 int ring_register_iotlb(struct ring_ctx *ctx, void __user *arg);
@@ -332,6 +436,10 @@ void ring_iotlb_show_fdinfo(struct ring_ctx *ctx, struct seq_file *m);
 
 /* register.c */
 long ring_register(struct ring_ctx *ctx, struct ring_register __user *uarg);
+int ring_register_probe(void __user *arg, unsigned int nr);
+
+/* main.c */
+bool ring_is_ring_file(struct file *file);
 
 /* fdinfo.c */
 void ring_show_fdinfo(struct seq_file *m, struct file *file);

@@ -19,6 +19,15 @@
  * them lets go: struct ring_buf_pins counts the pins per folio.  Small
  * pages are charged per pinned page and buffer, as pinned: a 4 KiB page in
  * two buffers twice.
+ *
+ * Tags (RING_REGISTER_BUFFERS2, RING_REGISTER_BUFFERS_UPDATE2): a buffer
+ * registered with a non-zero tag gets its CQE, struct ring_cq_aux, at
+ * registration, so that posting it later cannot fail.  When the buffer
+ * leaves the table (update, unregister, teardown) the tag is owed: it
+ * counts in ctx->inflight, which keeps the ring alive for it, and is posted
+ * by whoever frees the buffer, after unpinning: a tag CQE means nothing of
+ * the buffer is pinned or charged any more.  A buffer freed before it was
+ * ever in the table (a refused registration) owes nothing.
  */
 #include <linux/capability.h>
 #include <linux/hugetlb.h>
@@ -78,6 +87,7 @@ struct ring_buf {
 	struct user_struct *user;	/* charged, if acct_locked */
 	bool acct_locked;		/* no CAP_IPC_LOCK at registration */
 	unsigned int seg_shift;		/* bvecs after the first are 1 << seg_shift */
+	struct ring_tag tag;
 	struct work_struct free_work;
 	unsigned int nr_bvecs;
 	struct bio_vec bvecs[];
@@ -327,9 +337,12 @@ static int ring_buf_charge(struct ring_buf *buf, unsigned long *credit)
 	return 0;
 }
 
-/* The last put may come from a completion in IRQ context: defer then. */
-static void ring_buf_free(struct ring_buf *buf)
+/* The last put may come from a completion in IRQ context: deferred then. */
+static void ring_buf_free(struct work_struct *work)
 {
+	struct ring_buf *buf = container_of(work, struct ring_buf, free_work);
+	struct ring_tag tag = buf->tag;
+
 	/* While still pinned: the folios are looked up by their pages. */
 	ring_buf_uncharge(buf, buf->nr_pages);
 	unpin_user_pages(buf->pages, buf->nr_pages);
@@ -337,23 +350,50 @@ static void ring_buf_free(struct ring_buf *buf)
 	ring_buf_pins_put(buf->pins);
 	kvfree(buf->pages);
 	kvfree(buf);
-}
-
-static void ring_buf_free_work(struct work_struct *work)
-{
-	ring_buf_free(container_of(work, struct ring_buf, free_work));
+	/* Last: the ring may be gone once an owed tag is posted. */
+	ring_tag_release(&tag);
 }
 
 void ring_buf_put(struct ring_buf *buf)
 {
-	if (!refcount_dec_and_test(&buf->refs))
-		return;
-	if (in_interrupt() || irqs_disabled()) {
-		INIT_WORK(&buf->free_work, ring_buf_free_work);
-		ring_async_defer(&buf->free_work);
-		return;
-	}
-	ring_buf_free(buf);
+	if (refcount_dec_and_test(&buf->refs))
+		ring_free_last(&buf->free_work, ring_buf_free, false);
+}
+
+/* Under completion_lock (cq.c): a last put frees from the workqueue. */
+void ring_buf_put_async(struct ring_buf *buf)
+{
+	if (refcount_dec_and_test(&buf->refs))
+		ring_free_last(&buf->free_work, ring_buf_free, true);
+}
+
+/*
+ * cq.c, before a completed request's cleanup: its reference on a tagged
+ * buffer, taken out of the request (NULL if it holds none), to be put
+ * once the request's CQE is out.
+ */
+struct ring_buf *ring_buf_take_tagged(struct ring_req *req)
+{
+	struct ring_buf *buf;
+
+	if (req->opcode != RING_OP_READ_FIXED &&
+	    req->opcode != RING_OP_WRITE_FIXED)
+		return NULL;
+	buf = req->rw.buf;
+	if (!buf || !buf->tag.aux)
+		return NULL;
+	req->rw.buf = NULL;
+	return buf;
+}
+
+/*
+ * Under uring_lock: @buf is out of the table.  Its tag, if it has one, is
+ * owed from now on, and counts as in flight until posted.
+ */
+static void ring_buf_retire(struct ring_ctx *ctx, struct ring_buf *buf)
+{
+	ring_tag_owe(ctx, &buf->tag);
+	ring_buf_put(buf);
 }
 
 /*
@@ -587,43 +627,81 @@ static void ring_bufs_account(struct ring_ctx *ctx, struct ring_buf *buf, int si
 	ctx->buf_bvecs += sign * (long)buf->nr_bvecs;
 }
 
-/* Read @nr iovecs from @uiov and build a buffer for each non-empty one. */
-static int ring_bufs_create(struct ring_buf_pins *pins,
-			    const struct iovec __user *uiov, unsigned int nr,
-			    bool allow_empty, struct ring_buf **bufs)
+/* Where the buffers of a registration or an update come from. */
+struct ring_bufs_src {
+	const struct iovec __user *iovs;
+	const u64 __user *tags;			/* or NULL: untagged */
+	bool allow_empty;			/* {NULL, 0}: an empty slot */
+	bool sparse;				/* no iovecs: all empty */
+};
+
+/* Buffer @i of @src into *@out: NULL for an empty slot. */
+static int ring_buf_create_one(struct ring_buf_pins *pins,
+			       const struct ring_bufs_src *src, unsigned int i,
+			       struct ring_buf **out)
 {
-	unsigned int i;
+	struct ring_tag tag;
+	struct iovec iov;
+	u64 utag = 0;
 	int ret;
 
-	for (i = 0; i < nr; i++) {
-		struct iovec iov;
+	*out = NULL;
+	if (src->sparse)
+		return 0;
+	if (copy_from_user(&iov, &src->iovs[i], sizeof(iov)))
+		return -EFAULT;
+	if (src->tags && copy_from_user(&utag, &src->tags[i], sizeof(utag)))
+		return -EFAULT;
+	if (src->allow_empty && !iov.iov_base && !iov.iov_len)
+		return utag ? -EINVAL : 0;	/* nothing to tag */
+	ret = ring_tag_init(&tag, utag);
+	if (ret)
+		return ret;
+	ret = ring_buf_create(pins, &iov, out);
+	if (ret) {
+		ring_tag_release(&tag);
+		return ret;
+	}
+	(*out)->tag = tag;
+	return 0;
+}
 
-		ret = -EFAULT;
-		if (copy_from_user(&iov, &uiov[i], sizeof(iov)))
-			goto err_put;
-		bufs[i] = NULL;
-		if (allow_empty && !iov.iov_base && !iov.iov_len)
-			continue;
-		ret = ring_buf_create(pins, &iov, &bufs[i]);
+/*
+ * Build the @nr buffers of @src into @bufs, in order, until one fails:
+ * *@built are built (the rest NULL) and owned by the caller either way.
+ */
+static int ring_bufs_create(struct ring_buf_pins *pins,
+			    const struct ring_bufs_src *src, unsigned int nr,
+			    struct ring_buf **bufs, unsigned int *built)
+{
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < nr; i++) {
+		ret = ring_buf_create_one(pins, src, i, &bufs[i]);
 		if (ret)
-			goto err_put;
+			break;
 		cond_resched();
 	}
-	return 0;
-
-err_put:
-	while (i--)
-		if (bufs[i])
-			ring_buf_put(bufs[i]);
+	*built = i;
 	return ret;
 }
 
-int ring_register_buffers(struct ring_ctx *ctx, void __user *arg,
-			  unsigned int nr)
+/* Refused buffers, never in the table: they owe no tag. */
+static void ring_bufs_put(struct ring_buf **bufs, unsigned int nr)
+{
+	while (nr--)
+		if (bufs[nr])
+			ring_buf_put(bufs[nr]);
+}
+
+/* RING_REGISTER_BUFFERS and RING_REGISTER_BUFFERS2: all or nothing. */
+static int ring_bufs_register(struct ring_ctx *ctx,
+			      const struct ring_bufs_src *src, unsigned int nr)
 {
 	struct ring_buf_pins *pins;
 	struct ring_buf **bufs;
-	unsigned int i;
+	unsigned int i, built;
 	int ret;
 
 	if (ctx->bufs)
@@ -638,9 +716,9 @@ int ring_register_buffers(struct ring_ctx *ctx, void __user *arg,
 		ret = -ENOMEM;
 		goto err_free_bufs;
 	}
-	ret = ring_bufs_create(pins, arg, nr, false, bufs);
+	ret = ring_bufs_create(pins, src, nr, bufs, &built);
 	if (ret)
-		goto err_put_pins;
+		goto err_put_bufs;
 	for (i = 0; i < nr; i++)
 		ring_bufs_account(ctx, bufs[i], 1);
 	ring_buf_pins_attach(pins, ctx);
@@ -649,11 +727,40 @@ int ring_register_buffers(struct ring_ctx *ctx, void __user *arg,
 	WRITE_ONCE(ctx->nr_bufs, nr);
 	return 0;
 
-err_put_pins:
+err_put_bufs:
+	ring_bufs_put(bufs, built);
 	ring_buf_pins_put(pins);
 err_free_bufs:
 	kvfree(bufs);
 	return ret;
+}
+
+int ring_register_buffers(struct ring_ctx *ctx, void __user *arg,
+			  unsigned int nr)
+{
+	struct ring_bufs_src src = { .iovs = arg };
+
+	return ring_bufs_register(ctx, &src, nr);
+}
+
+int ring_register_buffers2(struct ring_ctx *ctx, void __user *arg,
+			   unsigned int size)
+{
+	struct ring_rsrc_register rr;
+	struct ring_bufs_src src = { .allow_empty = true };
+
+	if (size != sizeof(rr))
+		return -EINVAL;
+	if (copy_from_user(&rr, arg, sizeof(rr)))
+		return -EFAULT;
+	if ((rr.flags & ~RING_RSRC_REGISTER_SPARSE) || rr.resv2)
+		return -EINVAL;
+	src.sparse = rr.flags & RING_RSRC_REGISTER_SPARSE;
+	if (src.sparse && (rr.data || rr.tags))
+		return -EINVAL;
+	src.iovs = u64_to_user_ptr(rr.data);
+	src.tags = u64_to_user_ptr(rr.tags);
+	return ring_bufs_register(ctx, &src, rr.nr);
 }
 
 int ring_unregister_buffers(struct ring_ctx *ctx)
@@ -662,9 +769,13 @@ int ring_unregister_buffers(struct ring_ctx *ctx)
 
 	if (!ctx->bufs)
 		return -ENXIO;
+	/*
+	 * At teardown too: the tags are posted into rings not yet freed
+	 * (ring_ctx_teardown() frees the backlog and the rings after this).
+	 */
 	for (i = 0; i < ctx->nr_bufs; i++) {
 		if (ctx->bufs[i])
-			ring_buf_put(ctx->bufs[i]);
+			ring_buf_retire(ctx, ctx->bufs[i]);
 	}
 	kvfree(ctx->bufs);
 	ctx->bufs = NULL;
@@ -678,33 +789,35 @@ int ring_unregister_buffers(struct ring_ctx *ctx)
 	return 0;
 }
 
-/* All or nothing: every new buffer is built before any slot changes. */
-int ring_register_buffers_update(struct ring_ctx *ctx, void __user *arg,
-				 unsigned int nr)
+/*
+ * Replace @nr slots from @offset by the buffers of @src.  Every new buffer
+ * is built before any slot changes.  If one fails: with @partial those
+ * before it still go in and their count is returned, if any (io_uring's
+ * UPDATE2); without, nothing changes.
+ */
+static int ring_bufs_update(struct ring_ctx *ctx, u32 offset,
+			    const struct ring_bufs_src *src, unsigned int nr,
+			    bool partial)
 {
-	struct ring_buf_update up;
 	struct ring_buf **fresh;
-	unsigned int i, end;
+	unsigned int i, end, built;
 	int ret;
 
-	if (copy_from_user(&up, arg, sizeof(up)))
-		return -EFAULT;
-	if (up.resv)
-		return -EINVAL;
 	if (!ctx->bufs)
 		return -ENXIO;
-	if (!nr || check_add_overflow(up.offset, nr, &end) || end > ctx->nr_bufs)
+	if (!nr || check_add_overflow(offset, nr, &end) || end > ctx->nr_bufs)
 		return -EINVAL;
 
 	fresh = kvcalloc(nr, sizeof(*fresh), GFP_KERNEL);
 	if (!fresh)
 		return -ENOMEM;
-	ret = ring_bufs_create(ctx->buf_pins, u64_to_user_ptr(up.iovecs), nr,
-			       true, fresh);
-	if (ret)
+	ret = ring_bufs_create(ctx->buf_pins, src, nr, fresh, &built);
+	if (ret && (!partial || !built)) {
+		ring_bufs_put(fresh, built);
 		goto out_free;
-	for (i = 0; i < nr; i++) {
-		unsigned int slot = array_index_nospec(up.offset + i,
+	}
+	for (i = 0; i < built; i++) {
+		unsigned int slot = array_index_nospec(offset + i,
 						       ctx->nr_bufs);
 		struct ring_buf *old = ctx->bufs[slot];
 
@@ -713,12 +826,43 @@ int ring_register_buffers_update(struct ring_ctx *ctx, void __user *arg,
 		ctx->bufs[slot] = fresh[i];
 		/* Requests in flight hold their own reference. */
 		if (old)
-			ring_buf_put(old);
+			ring_buf_retire(ctx, old);
 	}
-	ret = nr;
+	ret = built;
 out_free:
 	kvfree(fresh);
 	return ret;
+}
+
+int ring_register_buffers_update(struct ring_ctx *ctx, void __user *arg,
+				 unsigned int nr)
+{
+	struct ring_bufs_src src = { .allow_empty = true };
+	struct ring_buf_update up;
+
+	if (copy_from_user(&up, arg, sizeof(up)))
+		return -EFAULT;
+	if (up.resv)
+		return -EINVAL;
+	src.iovs = u64_to_user_ptr(up.iovecs);
+	return ring_bufs_update(ctx, up.offset, &src, nr, false);
+}
+
+int ring_register_buffers_update2(struct ring_ctx *ctx, void __user *arg,
+				  unsigned int size)
+{
+	struct ring_bufs_src src = { .allow_empty = true };
+	struct ring_rsrc_update2 up;
+
+	if (size != sizeof(up))
+		return -EINVAL;
+	if (copy_from_user(&up, arg, sizeof(up)))
+		return -EFAULT;
+	if (up.resv || up.resv2)
+		return -EINVAL;
+	src.iovs = u64_to_user_ptr(up.data);
+	src.tags = u64_to_user_ptr(up.tags);
+	return ring_bufs_update(ctx, up.offset, &src, up.nr, true);
 }
 
 /*

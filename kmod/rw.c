@@ -89,9 +89,10 @@ int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe)
 	if (sqe->ioprio || (sqe->buf_index && !ring_rw_is_fixed(req)))
 		return -EINVAL;
 
-	file = req->file = fget(sqe->fd);
-	if (!file)
-		return -EBADF;
+	ret = ring_req_get_file(req, sqe);
+	if (ret)
+		return ret;
+	file = req->file;
 	if (!(file->f_mode & (write ? FMODE_WRITE : FMODE_READ)))
 		return -EBADF;
 	if (!(write ? file->f_op->write_iter : file->f_op->read_iter))
@@ -105,9 +106,12 @@ int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe)
 			return -ESPIPE;
 		rw->pos = 0;
 	} else if (off == -1) {
-		/* Sampled in submission order; updated when the I/O ends. */
+		/*
+		 * Read at the first attempt (a chain's member starts after its
+		 * predecessor moved the position); updated when the I/O ends.
+		 */
 		rw->use_fpos = true;
-		rw->pos = file->f_pos;
+		rw->fpos_read = false;
 	} else {
 		rw->pos = off;
 	}
@@ -119,13 +123,19 @@ int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe)
 				      write ? WRITE : READ);
 	if (ret)
 		return ret;
-	/*
-	 * RWF_HIPRI makes O_DIRECT bios polled, and a ring has no IOPOLL mode
-	 * to poll them: they would end only when the block layer times them
-	 * out.  io_uring without IORING_SETUP_IOPOLL refuses it the same way.
-	 */
-	if (rw->kiocb.ki_flags & IOCB_HIPRI)
+	if (req->ctx->setup_flags & RING_SETUP_IOPOLL) {
+		/* Only O_DIRECT on a file that can poll: io_uring's errno. */
+		if (!(rw->kiocb.ki_flags & IOCB_DIRECT) || !file->f_op->iopoll)
+			return -EOPNOTSUPP;
+		rw->kiocb.ki_flags |= IOCB_HIPRI;
+	} else if (rw->kiocb.ki_flags & IOCB_HIPRI) {
+		/*
+		 * RWF_HIPRI makes O_DIRECT bios polled, and only an IOPOLL
+		 * ring polls them: elsewhere they would end only when the
+		 * block layer times them out.  io_uring refuses it too.
+		 */
 		return -EINVAL;
+	}
 	if (write)
 		rw->kiocb.ki_flags |= IOCB_WRITE;
 	rw->kiocb_flags = rw->kiocb.ki_flags;
@@ -135,7 +145,13 @@ int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe)
 	    ((file->f_flags & O_NONBLOCK) && ring_file_nowait(file)))
 		req->flags |= RING_REQ_F_NOWAIT;
 
-	return ring_rw_import(req, sqe);
+	ret = ring_rw_import(req, sqe);
+	if (ret)
+		return ret;
+	/* Less than this fails a link (chain.c), as a short read does in io_uring. */
+	req->len = iov_iter_count(&rw->iter);
+	req->flags |= RING_REQ_F_FULL_LEN;
+	return 0;
 }
 
 void ring_rw_cleanup(struct ring_req *req)
@@ -181,8 +197,38 @@ static void ring_rw_complete_iocb(struct kiocb *kiocb, long res)
 	ring_req_complete(req, ring_rw_result(req, res));
 }
 
+/*
+ * ki_complete of a polled request (RING_SETUP_IOPOLL): any context, maybe
+ * inside our own poll.  It only records the result; the request stays on
+ * iopoll_list until a reaper completes it (iopoll.c).
+ */
+static void ring_rw_complete_iopoll(struct kiocb *kiocb, long res)
+{
+	struct ring_req *req = container_of(kiocb, struct ring_req, rw.kiocb);
+
+	if (ring_rw_needs_freeze_protection(req))
+		kiocb_end_write(kiocb);
+	req->res = res;
+	/* Pairs with the reaper's load-acquire: ->res before the flag. */
+	smp_store_release(&req->iopoll_done, true);
+}
+
+/* A reaper took polled @req off iopoll_list, done: complete or retry it. */
+void ring_rw_iopoll_done(struct ring_req *req, struct ring_batch *done)
+{
+	/* As in ring_rw_complete_iocb(): a refused REQ_NOWAIT is retried. */
+	if (req->res == -EAGAIN && (req->rw.kiocb.ki_flags & IOCB_NOWAIT) &&
+	    !(req->flags & RING_REQ_F_NOWAIT)) {
+		ring_async_queue_work(req);
+		return;
+	}
+	req->res = ring_rw_result(req, req->res);
+	ring_batch_add(done, req);
+}
+
 int ring_rw_issue(struct ring_req *req, unsigned int issue_flags)
 {
+	bool iopoll = req->ctx->setup_flags & RING_SETUP_IOPOLL;
 	struct ring_rw *rw = &req->rw;
 	struct kiocb *kiocb = &rw->kiocb;
 	struct file *file = req->file;
@@ -193,6 +239,10 @@ int ring_rw_issue(struct ring_req *req, unsigned int issue_flags)
 	if (nonblock && !ring_file_nowait(file))
 		return -EAGAIN;
 
+	if (rw->use_fpos && !rw->fpos_read) {
+		rw->pos = file->f_pos;
+		rw->fpos_read = true;
+	}
 	iter = rw->iter;
 	iov_iter_advance(&iter, rw->done);
 	kiocb->ki_flags = rw->kiocb_flags;
@@ -200,6 +250,12 @@ int ring_rw_issue(struct ring_req *req, unsigned int issue_flags)
 		kiocb->ki_flags |= IOCB_NOWAIT;
 	kiocb->ki_pos = rw->pos + rw->done;
 	kiocb->ki_complete = ring_rw_complete_iocb;
+	if (iopoll) {
+		kiocb->ki_complete = ring_rw_complete_iopoll;
+		/* Where the file leaves what its ->iopoll() looks for (a bio). */
+		kiocb->private = NULL;
+		req->iopoll_done = false;
+	}
 
 	if (ring_rw_needs_freeze_protection(req))
 		kiocb_start_write(kiocb);
@@ -207,9 +263,15 @@ int ring_rw_issue(struct ring_req *req, unsigned int issue_flags)
 		ret = file->f_op->write_iter(kiocb, &iter);
 	else
 		ret = file->f_op->read_iter(kiocb, &iter);
-	/* From here on ki_complete may own (and free) the request. */
-	if (ret == -EIOCBQUEUED)
+	/*
+	 * From here on ki_complete may own (and free) the request, except a
+	 * polled one: it waits on iopoll_list for a reaper.
+	 */
+	if (ret == -EIOCBQUEUED) {
+		if (iopoll)
+			ring_iopoll_add(req);
 		return ret;
+	}
 	if (ring_rw_needs_freeze_protection(req))
 		kiocb_end_write(kiocb);
 

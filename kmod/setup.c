@@ -7,16 +7,37 @@
 #include <linux/kcov.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
+#include <linux/pid.h>
 #include <linux/sched/mm.h>
 #include <linux/uaccess.h>
 #include <linux/wait_bit.h>
 
 #include "ring.h"
 
-#define RING_SETUP_FLAGS	(RING_SETUP_CQSIZE | RING_SETUP_CLAMP)
+/*
+ * io_uring's flags that cost nothing to honour: ring always submits every
+ * SQE of a batch (SUBMIT_ALL), never interrupts a task to run completion
+ * work (COOP_TASKRUN, so TASKRUN_FLAG never shows), and posts completions
+ * without the waiter's help, which DEFER_TASKRUN allows but does not need.
+ */
+#define RING_SETUP_FLAGS	(RING_SETUP_IOPOLL | RING_SETUP_CQSIZE | \
+				 RING_SETUP_CLAMP | \
+				 RING_SETUP_R_DISABLED | RING_SETUP_SUBMIT_ALL | \
+				 RING_SETUP_COOP_TASKRUN | \
+				 RING_SETUP_TASKRUN_FLAG | \
+				 RING_SETUP_SINGLE_ISSUER | \
+				 RING_SETUP_DEFER_TASKRUN)
 
+/*
+ * RW_CUR_POS: off = -1 is the file position.  CUR_PERSONALITY: requests
+ * run with the submitter's credentials, not the creator's.  RSRC_TAGS:
+ * BUFFERS2 and BUFFERS_UPDATE2 take tags.
+ */
 #define RING_FEATURES		(RING_FEAT_SINGLE_MMAP | RING_FEAT_NODROP | \
-				 RING_FEAT_SUBMIT_STABLE)
+				 RING_FEAT_SUBMIT_STABLE | \
+				 RING_FEAT_RW_CUR_POS | \
+				 RING_FEAT_CUR_PERSONALITY | RING_FEAT_EXT_ARG | \
+				 RING_FEAT_RSRC_TAGS | RING_FEAT_CQE_SKIP)
 
 /* @n entries, at most @max (clamped with RING_SETUP_CLAMP), power of 2. */
 static int ring_entries(u32 n, u32 max, u32 flags, u32 *out)
@@ -39,6 +60,13 @@ static int ring_params_check(struct ring_params *p)
 	int i, ret;
 
 	if (p->flags & ~RING_SETUP_FLAGS)
+		return -EINVAL;
+	/* io_uring's dependencies between flags. */
+	if ((p->flags & RING_SETUP_TASKRUN_FLAG) &&
+	    !(p->flags & (RING_SETUP_COOP_TASKRUN | RING_SETUP_DEFER_TASKRUN)))
+		return -EINVAL;
+	if ((p->flags & RING_SETUP_DEFER_TASKRUN) &&
+	    !(p->flags & RING_SETUP_SINGLE_ISSUER))
 		return -EINVAL;
 	/* No SQ thread, no shared workqueue: their fields must stay zero. */
 	if (p->sq_thread_cpu || p->sq_thread_idle || p->wq_fd)
@@ -157,6 +185,11 @@ int ring_setup(struct ring_ctx *ctx, struct ring_params __user *uparams)
 
 	ctx->mm = current->mm;
 	ctx->owner_tgid = current->tgid;
+	ctx->setup_flags = p.flags;
+	ctx->r_disabled = p.flags & RING_SETUP_R_DISABLED;
+	/* A disabled ring gets its issuer when it is enabled. */
+	if ((p.flags & RING_SETUP_SINGLE_ISSUER) && !ctx->r_disabled)
+		ctx->issuer = get_pid(task_pid(current));
 	/* Nonzero only under a fuzzer that asked for workers' coverage. */
 	ctx->kcov_handle = kcov_common_handle();
 	ret = ring_async_setup(ctx);
@@ -178,6 +211,8 @@ int ring_setup(struct ring_ctx *ctx, struct ring_params __user *uparams)
 err_async_teardown:
 	ring_async_teardown(ctx);
 err_free_rings:
+	put_pid(ctx->issuer);
+	ctx->issuer = NULL;
 	ring_free_rings(ctx);
 out_unlock:
 	mutex_unlock(&ctx->uring_lock);
@@ -196,11 +231,14 @@ void ring_ctx_teardown(struct ring_ctx *ctx)
 	ring_async_teardown(ctx);
 	if (ctx->bufs)
 		ring_unregister_buffers(ctx);
+	if (ctx->files)
+		ring_unregister_files(ctx);
 	if (ctx->iotlb)
 		ring_unregister_iotlb(ctx);
 	ring_cq_free_backlog(ctx);
 	ring_req_cache_free(ctx);
 	ring_free_rings(ctx);
+	put_pid(ctx->issuer);
 	mmdrop(ctx->mm);
 	atomic_long_dec(&ring_stats.rings);
 }
@@ -221,4 +259,20 @@ int ring_mmap(struct ring_ctx *ctx, struct vm_area_struct *vma)
 	if (vma->vm_pgoff >= RING_OFF_IOTLB >> PAGE_SHIFT)
 		return ring_iotlb_mmap(ctx, vma);
 	return -EINVAL;
+}
+
+/*
+ * RING_REGISTER_ENABLE_RINGS: a ring set up with RING_SETUP_R_DISABLED
+ * starts taking ENTER; with RING_SETUP_SINGLE_ISSUER the caller becomes
+ * its issuer.  Called with uring_lock held.
+ */
+int ring_enable_rings(struct ring_ctx *ctx)
+{
+	if (!ctx->r_disabled)
+		return -EBADFD;
+	if (ctx->setup_flags & RING_SETUP_SINGLE_ISSUER)
+		ctx->issuer = get_pid(task_pid(current));
+	/* Pairs with the acquire in ring_enter_allowed(): issuer first. */
+	smp_store_release(&ctx->r_disabled, false);
+	return 0;
 }

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * RING_IOC_ENTER: consume SQEs, issue them through the opcode table, and
- * wait for completions.
+ * RING_IOC_ENTER and RING_IOC_ENTER_ARG: consume SQEs, issue them through the
+ * opcode table, and wait for completions (with a signal mask and a timeout).
  */
 #include <linux/blkdev.h>
 #include <linux/file.h>
+#include <linux/hrtimer.h>
 #include <linux/indirect_call_wrapper.h>
 #include <linux/nospec.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/time64.h>
 #include <linux/uaccess.h>
 
 #include "opdef.h"
@@ -63,7 +65,9 @@ static struct ring_req *ring_req_alloc(struct ring_ctx *ctx)
 		req->opcode = RING_OP_NOP;	/* no cleanup() until prep() */
 		req->flags = 0;
 		req->file = NULL;
+		req->file_node = NULL;
 		req->creds = NULL;
+		req->link = NULL;
 		INIT_LIST_HEAD(&req->poll.node);
 	}
 	atomic_inc(&ctx->inflight);
@@ -83,7 +87,11 @@ void ring_req_cleanup(struct ring_req *req)
 
 	if (def->cleanup)
 		def->cleanup(req);
-	if (req->file) {
+	if (req->file_node) {
+		ring_file_node_put(req->file_node);
+		req->file_node = NULL;
+		req->file = NULL;
+	} else if (req->file) {
 		fput(req->file);
 		req->file = NULL;
 	}
@@ -113,11 +121,36 @@ void ring_req_cache_free(struct ring_ctx *ctx)
 	ctx->req_cache = ctx->req_cache_done = NULL;
 }
 
-/* Fields no opcode accepts yet: flags, personality, splice fd, padding. */
+#define RING_SQE_LINKS	(RING_SQE_IO_LINK | RING_SQE_IO_HARDLINK)
+#define RING_SQE_FLAGS	(RING_SQE_FIXED_FILE | RING_SQE_IO_DRAIN | \
+			 RING_SQE_LINKS | RING_SQE_ASYNC | \
+			 RING_SQE_CQE_SKIP_SUCCESS)
+
+/* Fields no opcode accepts yet: personality, splice fd, padding. */
 static bool ring_sqe_common_valid(const struct ring_sqe *sqe)
 {
-	return !sqe->flags && !sqe->personality && !sqe->splice_fd_in &&
-	       !sqe->__pad2[0] && !sqe->__pad2[1];
+	return !(sqe->flags & ~RING_SQE_FLAGS) && !sqe->personality &&
+	       !sqe->splice_fd_in && !sqe->__pad2[0] && !sqe->__pad2[1];
+}
+
+/*
+ * prep(), at submission under uring_lock: the request's file, sqe->fd a
+ * descriptor, or with RING_SQE_FIXED_FILE a registered slot (a reference
+ * on its node, none on the file).  No file: -EBADF.
+ */
+int ring_req_get_file(struct ring_req *req, const struct ring_sqe *sqe)
+{
+	if (sqe->flags & RING_SQE_FIXED_FILE)
+		req->file = ring_file_get_fixed(req->ctx, (u32)sqe->fd,
+						&req->file_node);
+	else
+		req->file = fget(sqe->fd);
+	if (unlikely(!req->file))
+		return -EBADF;
+	/* A request holding a ring (its own, say) could keep it alive. */
+	if (unlikely(ring_is_ring_file(req->file)))
+		return -EBADF;
+	return 0;
 }
 
 /*
@@ -162,32 +195,189 @@ void ring_req_complete(struct ring_req *req, int res)
 	ring_cq_post_batch(req->ctx, &done);
 }
 
-/* Prepare and start the request for one private copy of an SQE. */
-static void ring_issue_sqe(struct ring_req *req, const struct ring_sqe *sqe,
-			   struct ring_batch *done)
+/* What one ENTER's submission carries from one SQE to the next. */
+struct ring_submit_state {
+	struct ring_batch done;		/* finished, CQEs not posted yet */
+	struct ring_req *link_head;	/* the chain being built, if any */
+	struct ring_req *link_last;
+};
+
+/*
+ * Prepare the request for one private copy of an SQE.  The chain flags
+ * are taken first: a member that fails here still belongs to its chain.
+ */
+static int ring_req_init(struct ring_req *req, const struct ring_sqe *sqe)
 {
 	const struct ring_opdef *def = ring_opdef_get(sqe->opcode);
+	u8 sqe_flags = sqe->flags;
 	int ret;
 
 	req->user_data = sqe->user_data;
-	if (unlikely(!def || !ring_sqe_common_valid(sqe))) {
-		ret = -EINVAL;
-		goto fail;
+	if (unlikely(sqe_flags & ~RING_SQE_FIXED_FILE)) {
+		/* io_uring: a hard link is a link that failure does not break. */
+		if (sqe_flags & RING_SQE_LINKS)
+			req->flags |= RING_REQ_F_LINK;
+		if (sqe_flags & RING_SQE_IO_HARDLINK)
+			req->flags |= RING_REQ_F_HARDLINK;
+		if (sqe_flags & RING_SQE_CQE_SKIP_SUCCESS)
+			req->flags |= RING_REQ_F_CQE_SKIP;
+		if (sqe_flags & RING_SQE_ASYNC)
+			req->flags |= RING_REQ_F_ASYNC;
 	}
+	if (unlikely(!def || !ring_sqe_common_valid(sqe)))
+		return -EINVAL;
+	/* io_uring's: only what can be polled (and NOP) on an IOPOLL ring. */
+	if (unlikely((req->ctx->setup_flags & RING_SETUP_IOPOLL) && !def->iopoll))
+		return -EINVAL;
 	req->opcode = sqe->opcode;
 	ret = INDIRECT_CALL_2(def->prep, ring_rw_prep, ring_nop_prep, req, sqe);
 	if (unlikely(ret))
-		goto fail;
+		return ret;
 	/* A worker may finish it, even after an O_DIRECT -EAGAIN in an IRQ. */
 	if (req->file) {
 		req->creds = get_current_cred();
 		req->fsize = rlimit(RLIMIT_FSIZE);
 	}
-	ring_req_issue(req, RING_ISSUE_NONBLOCK, done);
-	return;
-fail:
-	req->res = ret;
-	ring_batch_add(done, req);
+	return 0;
+}
+
+/* To a worker, unless the ring is dying: then it is cancelled. */
+static void ring_req_queue_new(struct ring_req *req, struct ring_batch *done)
+{
+	if (!ring_async_queue_new(req)) {
+		req->res = -ECANCELED;
+		ring_batch_add(done, req);
+	}
+}
+
+/*
+ * Start a prepared request (a chain's head, a successor, or one alone),
+ * in ENTER.  One that failed at submission only completes.
+ */
+static void ring_req_start(struct ring_req *req, struct ring_batch *done)
+{
+	if (likely(!(req->flags & (RING_REQ_F_FAIL | RING_REQ_F_ASYNC)))) {
+		ring_req_issue(req, RING_ISSUE_NONBLOCK, done);
+		return;
+	}
+	if (req->flags & RING_REQ_F_FAIL) {
+		ring_batch_add(done, req);
+		return;
+	}
+	/* RING_SQE_ASYNC: pollable files still wait for readiness, not a worker. */
+	if (req->file && ring_opdefs[req->opcode].poll_events &&
+	    ring_file_pollable(req->file))
+		req->flags |= RING_REQ_F_TRY_NOWAIT;
+	ring_req_queue_new(req, done);
+}
+
+/*
+ * A successor or drained request freed inside someone's ENTER runs there
+ * only if that task submitted it, as far as credentials and the file size
+ * limit go; another thread's goes to a worker, which takes on its own.
+ */
+static bool ring_req_runs_here(struct ring_req *req)
+{
+	return !req->creds || (req->creds == current_cred() &&
+			       req->fsize == rlimit(RLIMIT_FSIZE));
+}
+
+/*
+ * Post what has completed so far, and start what that frees (successors,
+ * drained requests) here, until nothing more finishes at once.
+ */
+void ring_submit_flush(struct ring_ctx *ctx, struct ring_batch *done)
+{
+	struct ring_batch ready;
+	struct ring_req *req, *next;
+
+	while (done->first) {
+		ring_batch_init(&ready);
+		ring_cq_post_submit(ctx, done, &ready);
+		ring_batch_init(done);
+		for (req = ready.first; req; req = next) {
+			next = req->next;
+			if (likely(ring_req_runs_here(req)) ||
+			    (req->flags & RING_REQ_F_FAIL)) {
+				ring_req_start(req, done);
+			} else {
+				req->flags |= RING_REQ_F_TRY_NOWAIT;
+				ring_req_queue_new(req, done);
+			}
+		}
+	}
+}
+
+/* A chain's head, or a request alone: start it unless it has to wait. */
+static void ring_submit_queue(struct ring_ctx *ctx, struct ring_req *req,
+			      struct ring_submit_state *s)
+{
+	if (unlikely((req->flags & RING_REQ_F_DRAIN) ||
+		     READ_ONCE(ctx->defer_nr))) {
+		/* What already completed counts for the drain: post it. */
+		if (req->flags & RING_REQ_F_DRAIN)
+			ring_submit_flush(ctx, &s->done);
+		if (ring_req_defer(ctx, req))
+			return;
+	}
+	ring_req_start(req, &s->done);
+}
+
+/*
+ * The slow path: chains and drains.  A drain on any member drains the
+ * whole chain, and the request after it waits for all of it (io_uring's
+ * man page: "new SQEs will not be started before this one completes").
+ */
+static void ring_submit_link(struct ring_ctx *ctx, struct ring_req *req,
+			     u8 sqe_flags, struct ring_submit_state *s)
+{
+	struct ring_req *head = s->link_head ? s->link_head : req;
+
+	if (!s->link_head && ctx->drain_next) {
+		req->flags |= RING_REQ_F_DRAIN;
+		ctx->drain_next = false;
+	}
+	if (sqe_flags & RING_SQE_IO_DRAIN) {
+		head->flags |= RING_REQ_F_DRAIN;
+		ctx->drain_next = true;
+	}
+	if (s->link_head) {
+		s->link_last->link = req;
+		s->link_last = req;
+	}
+	if (sqe_flags & RING_SQE_LINKS) {
+		if (!s->link_head)
+			s->link_head = s->link_last = req;
+		return;
+	}
+	s->link_head = NULL;
+	ring_submit_queue(ctx, head, s);
+}
+
+/* Submit the request for one private copy of an SQE. */
+static void ring_submit_sqe(struct ring_ctx *ctx, struct ring_req *req,
+			    const struct ring_sqe *sqe,
+			    struct ring_submit_state *s)
+{
+	int ret;
+
+	req->seq = ctx->submit_seq++;
+	ret = ring_req_init(req, sqe);
+	if (unlikely(ret)) {
+		/* Its chain fails as a whole, and runs no member (io_uring). */
+		req->res = ret;
+		req->flags |= RING_REQ_F_FAIL;
+		if (s->link_head && !(s->link_head->flags & RING_REQ_F_FAIL)) {
+			s->link_head->res = -ECANCELED;
+			s->link_head->flags |= RING_REQ_F_FAIL;
+		}
+	}
+	if (likely(!s->link_head && !ctx->drain_next &&
+		   !(sqe->flags & (RING_SQE_LINKS | RING_SQE_IO_DRAIN)))) {
+		ring_submit_queue(ctx, req, s);
+		return;
+	}
+	ring_submit_link(ctx, req, sqe->flags, s);
 }
 
 /* Consume up to @to_submit SQEs; called with uring_lock held. */
@@ -196,13 +386,13 @@ static int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit)
 	struct ring_rings *rings = ctx->rings;
 	u32 head = ctx->cached_sq_head;
 	u32 nr, submitted = 0;
-	struct ring_batch done;
+	struct ring_submit_state s = { .link_head = NULL };
 	struct blk_plug plug;
 	bool plug_started;
 	struct ring_sqe sqe;
 	int ret = 0;
 
-	ring_batch_init(&done);
+	ring_batch_init(&s.done);
 	/* Pairs with the application's store-release of sq.tail. */
 	nr = smp_load_acquire(&rings->sq.tail) - head;
 	nr = min3(nr, to_submit, ctx->sq_entries);
@@ -232,8 +422,11 @@ static int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit)
 		memcpy(&sqe, &ctx->sqes[idx], sizeof(sqe));
 		head++;
 		submitted++;
-		ring_issue_sqe(req, &sqe, &done);
+		ring_submit_sqe(ctx, req, &sqe, &s);
 	}
+	/* As io_uring: a chain still open at the end is submitted as it is. */
+	if (s.link_head)
+		ring_submit_queue(ctx, s.link_head, &s);
 
 	if (plug_started)
 		blk_finish_plug(&plug);
@@ -241,18 +434,119 @@ static int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit)
 	/* Pairs with the application's load-acquire of sq.head. */
 	smp_store_release(&rings->sq.head, head);
 
-	ring_cq_post_batch(ctx, &done);
+	ring_submit_flush(ctx, &s.done);
 	return submitted ? submitted : ret;
 }
 
-/* Sleep until @min_complete CQEs are in the ring, or a signal. */
-static int ring_wait_cqes(struct ring_ctx *ctx, u32 min_complete)
+#define RING_ENTER_FLAGS	(RING_ENTER_GETEVENTS | RING_ENTER_SQ_WAKEUP | \
+				 RING_ENTER_SQ_WAIT | RING_ENTER_EXT_ARG)
+
+/* What a GETEVENTS wait may be given besides min_complete. */
+struct ring_wait_arg {
+	const sigset_t __user *sigmask;
+	size_t sigmask_sz;
+	const struct __kernel_timespec __user *ts;
+};
+
+/* io_uring_enter()'s arg: a signal mask, or with EXT_ARG a getevents_arg. */
+static int ring_get_wait_arg(const struct ring_enter_arg *e,
+			     struct ring_wait_arg *w)
 {
+	struct ring_getevents_arg ga;
+
+	if (!(e->flags & RING_ENTER_EXT_ARG)) {
+		w->sigmask = u64_to_user_ptr(e->arg);
+		w->sigmask_sz = e->argsz;
+		w->ts = NULL;
+		return 0;
+	}
+	if (e->argsz != sizeof(ga))
+		return -EINVAL;
+	if (copy_from_user(&ga, u64_to_user_ptr(e->arg), sizeof(ga)))
+		return -EFAULT;
+	/* 6.12's io_uring reads a minimum wait here; ring has none. */
+	if (ga.pad)
+		return -EINVAL;
+	w->sigmask = u64_to_user_ptr(ga.sigmask);
+	w->sigmask_sz = ga.sigmask_sz;
+	w->ts = u64_to_user_ptr(ga.ts);
+	return 0;
+}
+
+/*
+ * Install the wait's signal mask the way pselect() does: a signal that
+ * ends the wait is delivered under this mask, and the old one comes back
+ * after its handler (TIF_RESTORE_SIGMASK semantics).
+ */
+static int ring_set_sigmask(const sigset_t __user *umask, size_t size)
+{
+	sigset_t mask;
+
+	if (size != sizeof(mask))
+		return -EINVAL;
+	if (copy_from_user(&mask, umask, sizeof(mask)))
+		return -EFAULT;
+	sigdelsetmask(&mask, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	current->saved_sigmask = current->blocked;
+	set_restore_sigmask();
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	return 0;
+}
+
+static void ring_restore_sigmask(bool interrupted)
+{
+	/* Interrupted: signal delivery restores it once the handler ran. */
+	if (interrupted)
+		return;
+	clear_restore_sigmask();
+	sigprocmask(SIG_SETMASK, &current->saved_sigmask, NULL);
+}
+
+/* The absolute end of a wait for a relative timeout at @uts. */
+static int ring_wait_deadline(const struct __kernel_timespec __user *uts,
+			      ktime_t *deadline)
+{
+	struct timespec64 ts;
+	ktime_t rel;
+
+	if (get_timespec64(&ts, uts))
+		return -EFAULT;
+	rel = timespec64_to_ktime(ts);
+	/* As io_uring: a timeout in the past ends the wait at once. */
+	*deadline = rel > 0 ? ktime_add_safe(ktime_get(), rel) : ktime_get();
+	return 0;
+}
+
+/*
+ * Sleep until @min_complete CQEs are in the ring, a signal, or the
+ * timeout, under the signal mask given, if any.
+ */
+static int ring_wait_cqes(struct ring_ctx *ctx, u32 min_complete,
+			  const struct ring_wait_arg *w)
+{
+	bool has_deadline = false, mask_set = false;
+	ktime_t deadline = 0;
 	DEFINE_WAIT(wait);
 	int ret = 0;
 
 	/* More than the ring holds could never be seen at once. */
 	min_complete = min(min_complete, ctx->cq_entries);
+	ring_cq_flush_backlog(ctx);
+	if (ring_cq_ready(ctx) >= min_complete)
+		return 0;
+
+	if (w->sigmask) {
+		ret = ring_set_sigmask(w->sigmask, w->sigmask_sz);
+		if (ret)
+			return ret;
+		mask_set = true;
+	}
+	if (w->ts) {
+		ret = ring_wait_deadline(w->ts, &deadline);
+		if (ret)
+			goto out_restore;
+		has_deadline = true;
+	}
 	for (;;) {
 		ring_cq_flush_backlog(ctx);
 		prepare_to_wait(&ctx->cq_wait, &wait, TASK_INTERRUPTIBLE);
@@ -262,38 +556,100 @@ static int ring_wait_cqes(struct ring_ctx *ctx, u32 min_complete)
 			ret = -EINTR;
 			break;
 		}
-		schedule();
+		if (!has_deadline) {
+			schedule();
+		} else if (!schedule_hrtimeout(&deadline, HRTIMER_MODE_ABS)) {
+			ret = -ETIME;
+			break;
+		}
 	}
 	finish_wait(&ctx->cq_wait, &wait);
+out_restore:
+	if (mask_set)
+		ring_restore_sigmask(ret == -EINTR);
+	/* As io_uring: a wait cut short with CQEs to reap is not an error. */
+	if ((ret == -ETIME || ret == -EINTR) && ring_cq_ready(ctx))
+		ret = 0;
 	return ret;
 }
 
-long ring_enter(struct ring_ctx *ctx, struct ring_enter __user *uarg)
+/*
+ * A ring set up disabled takes no ENTER until enabled; a single-issuer
+ * ring takes submissions (and, with DEFER_TASKRUN, waits) from its issuer
+ * thread only: io_uring's -EBADFD and -EEXIST.
+ */
+static int ring_enter_allowed(struct ring_ctx *ctx,
+			      const struct ring_enter_arg *e)
 {
-	struct ring_enter e;
+	/* Pairs with the release in ring_enable_rings(): then ->issuer. */
+	if (unlikely(smp_load_acquire(&ctx->r_disabled)))
+		return -EBADFD;
+	if (likely(!ctx->issuer) || task_pid(current) == ctx->issuer)
+		return 0;
+	if (e->to_submit)
+		return -EEXIST;
+	if ((e->flags & RING_ENTER_GETEVENTS) &&
+	    (ctx->setup_flags & RING_SETUP_DEFER_TASKRUN))
+		return -EEXIST;
+	return 0;
+}
+
+static long ring_do_enter(struct ring_ctx *ctx, const struct ring_enter_arg *e)
+{
 	int submitted = 0;
 	int ret;
 
-	if (copy_from_user(&e, uarg, sizeof(e)))
-		return -EFAULT;
-	if (e.flags & ~RING_ENTER_GETEVENTS || e.resv)
+	/* No SQ thread: SQ_WAKEUP and SQ_WAIT have nothing to do, as io_uring. */
+	if (e->flags & ~RING_ENTER_FLAGS || e->resv)
 		return -EINVAL;
+	ret = ring_enter_allowed(ctx, e);
+	if (unlikely(ret))
+		return ret;
 
 	/* Any ENTER tells us the application may have freed CQ slots. */
 	ring_cq_flush_backlog(ctx);
 
-	if (e.to_submit) {
+	if (e->to_submit) {
 		mutex_lock(&ctx->uring_lock);
-		submitted = ring_submit_sqes(ctx, e.to_submit);
+		submitted = ring_submit_sqes(ctx, e->to_submit);
 		mutex_unlock(&ctx->uring_lock);
 		if (submitted < 0)
 			return submitted;
 	}
 
-	if (e.flags & RING_ENTER_GETEVENTS) {
-		ret = ring_wait_cqes(ctx, e.min_complete);
+	if (e->flags & RING_ENTER_GETEVENTS) {
+		struct ring_wait_arg w;
+
+		/* As io_uring, arg is read only by a call that waits. */
+		ret = ring_get_wait_arg(e, &w);
+		/* As io_uring's, a polled wait spins and takes no sigmask. */
+		if (!ret && (ctx->setup_flags & RING_SETUP_IOPOLL))
+			ret = ring_iopoll_getevents(ctx, e->min_complete);
+		else if (!ret)
+			ret = ring_wait_cqes(ctx, e->min_complete, &w);
 		if (ret && !submitted)
 			return ret;
 	}
 	return submitted;
+}
+
+long ring_enter(struct ring_ctx *ctx, struct ring_enter __user *uarg)
+{
+	/* RING_IOC_ENTER's argument is the head of RING_IOC_ENTER_ARG's. */
+	struct ring_enter_arg e = { .arg = 0, .argsz = 0 };
+
+	BUILD_BUG_ON(offsetof(struct ring_enter_arg, arg) !=
+		     sizeof(struct ring_enter));
+	if (copy_from_user(&e, uarg, sizeof(struct ring_enter)))
+		return -EFAULT;
+	return ring_do_enter(ctx, &e);
+}
+
+long ring_enter_arg(struct ring_ctx *ctx, struct ring_enter_arg __user *uarg)
+{
+	struct ring_enter_arg e;
+
+	if (copy_from_user(&e, uarg, sizeof(e)))
+		return -EFAULT;
+	return ring_do_enter(ctx, &e);
 }

@@ -16,7 +16,7 @@
 /* Submission queue entry: field for field struct io_uring_sqe. */
 struct ring_sqe {
 	__u8	opcode;		/* RING_OP_* */
-	__u8	flags;		/* RING_SQE_* (none supported yet) */
+	__u8	flags;		/* RING_SQE_* */
 	__u16	ioprio;
 	__s32	fd;
 	__u64	off;		/* file offset; RING_OFF_CURRENT = file position */
@@ -78,8 +78,15 @@ struct ring_params {
 };
 
 /* ring_params.flags (io_uring's values). */
+#define RING_SETUP_IOPOLL	(1U << 0)	/* O_DIRECT I/O completed by polling */
 #define RING_SETUP_CQSIZE	(1U << 3)	/* cq_entries is given */
 #define RING_SETUP_CLAMP	(1U << 4)	/* clamp entries to the maximum */
+#define RING_SETUP_R_DISABLED	(1U << 6)	/* no ENTER until ENABLE_RINGS */
+#define RING_SETUP_SUBMIT_ALL	(1U << 7)	/* ring always submits all */
+#define RING_SETUP_COOP_TASKRUN	(1U << 8)	/* ring never interrupts tasks */
+#define RING_SETUP_TASKRUN_FLAG	(1U << 9)	/* needs COOP or DEFER_TASKRUN */
+#define RING_SETUP_SINGLE_ISSUER (1U << 12)	/* one task enters: else EEXIST */
+#define RING_SETUP_DEFER_TASKRUN (1U << 13)	/* needs SINGLE_ISSUER */
 
 #define RING_MAX_ENTRIES	32768U
 #define RING_MAX_CQ_ENTRIES	65536U
@@ -88,6 +95,11 @@ struct ring_params {
 #define RING_FEAT_SINGLE_MMAP	(1U << 0)	/* SQ and CQ ring share one mapping */
 #define RING_FEAT_NODROP	(1U << 1)	/* completions are never dropped */
 #define RING_FEAT_SUBMIT_STABLE	(1U << 2)	/* SQE data is copied at submit */
+#define RING_FEAT_RW_CUR_POS	(1U << 3)	/* off = RING_OFF_CURRENT works */
+#define RING_FEAT_CUR_PERSONALITY (1U << 4)	/* I/O runs as the submitter */
+#define RING_FEAT_EXT_ARG	(1U << 8)	/* RING_ENTER_EXT_ARG */
+#define RING_FEAT_RSRC_TAGS	(1U << 10)	/* BUFFERS2 / UPDATE2 with tags */
+#define RING_FEAT_CQE_SKIP	(1U << 11)	/* RING_SQE_CQE_SKIP_SUCCESS */
 
 /* SQ ring flags, written by the kernel (io_uring's values). */
 #define RING_SQ_CQ_OVERFLOW	(1U << 1)	/* completions wait in the backlog */
@@ -110,6 +122,14 @@ enum {
 	RING_OP_WRITE		= 23
 };
 
+/* sqe->flags (io_uring's values). */
+#define RING_SQE_FIXED_FILE	(1U << 0)	/* fd: a registered file's slot */
+#define RING_SQE_IO_DRAIN	(1U << 1)	/* after all earlier ones complete */
+#define RING_SQE_IO_LINK	(1U << 2)	/* next SQE runs after this succeeds */
+#define RING_SQE_IO_HARDLINK	(1U << 3)	/* next SQE runs after this, always */
+#define RING_SQE_ASYNC		(1U << 4)	/* straight to a worker */
+#define RING_SQE_CQE_SKIP_SUCCESS (1U << 6)	/* no CQE unless it fails */
+
 /* sqe->off meaning "the file's current position" on reads and writes. */
 #define RING_OFF_CURRENT	(~0ULL)
 
@@ -128,6 +148,32 @@ struct ring_enter {
 };
 
 #define RING_ENTER_GETEVENTS	(1U << 0)
+#define RING_ENTER_SQ_WAKEUP	(1U << 1)	/* no SQ thread: ignored */
+#define RING_ENTER_SQ_WAIT	(1U << 2)	/* no SQ thread: ignored */
+#define RING_ENTER_EXT_ARG	(1U << 3)	/* arg is a ring_getevents_arg */
+
+/*
+ * Argument of RING_IOC_ENTER_ARG: io_uring_enter()'s last two arguments
+ * after those of RING_IOC_ENTER.  Without RING_ENTER_EXT_ARG, arg is a
+ * signal mask (sigset_t, argsz its size: 8) installed for the wait, or 0;
+ * with it, arg points to a struct ring_getevents_arg and argsz is its size.
+ */
+struct ring_enter_arg {
+	__u32	to_submit;
+	__u32	min_complete;
+	__u32	flags;		/* RING_ENTER_* */
+	__u32	resv;		/* must be 0 */
+	__u64	arg;
+	__u64	argsz;
+};
+
+/* struct io_uring_getevents_arg. */
+struct ring_getevents_arg {
+	__u64	sigmask;	/* sigset_t *, or 0 */
+	__u32	sigmask_sz;	/* 8 with a mask */
+	__u32	pad;		/* must be 0 */
+	__u64	ts;		/* struct __kernel_timespec *: relative, or 0 */
+};
 
 /* Argument of RING_IOC_REGISTER. */
 struct ring_register {
@@ -146,8 +192,75 @@ enum {
 	RING_UNREGISTER_IOTLB		= 4,
 	RING_IOTLB_MAP			= 5,
 	RING_IOTLB_UNMAP		= 6,
-	/* io_uring's number; arg -> __u32[2], nr_args 2 (below) */
-	RING_REGISTER_IOWQ_MAX_WORKERS	= 19
+	/* From here on, io_uring's numbers and argument structures. */
+	RING_REGISTER_PROBE		= 8,	/* arg -> ring_probe */
+	RING_REGISTER_ENABLE_RINGS	= 12,	/* after RING_SETUP_R_DISABLED */
+	RING_REGISTER_FILES2		= 13,	/* arg -> ring_rsrc_register */
+	/* io_uring's IORING_REGISTER_FILES_UPDATE2: arg -> ring_rsrc_update2 */
+	RING_REGISTER_FILES_UPDATE2	= 14,
+	RING_REGISTER_BUFFERS2		= 15,	/* arg -> ring_rsrc_register */
+	/* io_uring's IORING_REGISTER_BUFFERS_UPDATE: arg -> ring_rsrc_update2 */
+	RING_REGISTER_BUFFERS_UPDATE2	= 16,
+	/* arg -> __u32[2], nr_args 2 (below) */
+	RING_REGISTER_IOWQ_MAX_WORKERS	= 19,
+	/*
+	 * From 256 on, ring's own numbers for io_uring operations whose
+	 * io_uring number ring uses for something else (2-6: above).
+	 */
+	/* io_uring's IORING_UNREGISTER_FILES (3): arg 0, nr_args 0 */
+	RING_UNREGISTER_FILES		= 256
+};
+
+/* arg of RING_REGISTER_PROBE, nr_args the length of ops[]. */
+struct ring_probe_op {
+	__u8	op;
+	__u8	resv;
+	__u16	flags;		/* RING_OP_SUPPORTED */
+	__u32	resv2;
+};
+
+struct ring_probe {
+	__u8	last_op;	/* highest opcode this ring knows */
+	__u8	ops_len;	/* entries of ops[] filled */
+	__u16	resv;
+	__u32	resv2[3];
+	struct ring_probe_op ops[];
+};
+
+#define RING_OP_SUPPORTED	(1U << 0)
+
+/*
+ * arg of RING_REGISTER_BUFFERS2, nr_args its size (32): nr buffers from the
+ * iovec array at data, each with the tag at the same index of tags (or 0).
+ * A non-zero tag is posted as a CQE (user_data = tag, res = 0) once its
+ * buffer has left the table and no I/O uses it any more.
+ */
+struct ring_rsrc_register {
+	__u32	nr;
+	__u32	flags;		/* RING_RSRC_REGISTER_SPARSE */
+	__u64	resv2;		/* must be 0 */
+	__u64	data;		/* struct iovec[nr]; 0 with SPARSE */
+	__u64	tags;		/* __u64[nr], or 0 */
+};
+
+#define RING_RSRC_REGISTER_SPARSE (1U << 0)	/* nr empty slots */
+
+/*
+ * RING_REGISTER_FILES2 and RING_REGISTER_FILES_UPDATE2 take the same
+ * structures with data -> __s32 fds[nr]: -1 is an empty slot, and in an
+ * update RING_REGISTER_FILES_SKIP leaves the slot as it is.
+ */
+#define RING_REGISTER_FILES_SKIP	(-2)
+#define RING_MAX_FILES		(1U << 20)
+
+/* arg of RING_REGISTER_BUFFERS_UPDATE2 and FILES_UPDATE2, nr_args 32. */
+struct ring_rsrc_update2 {
+	__u32	offset;		/* first slot */
+	__u32	resv;		/* must be 0 */
+	__u64	data;		/* struct iovec[nr] */
+	__u64	tags;		/* __u64[nr], or 0 */
+	__u32	nr;
+	__u32	resv2;		/* must be 0 */
 };
 
 /*
@@ -194,6 +307,7 @@ struct ring_iotlb_map {
 #define RING_IOC_SETUP		_IOWR(RING_IOC_MAGIC, 0x01, struct ring_params)
 #define RING_IOC_ENTER		_IOW(RING_IOC_MAGIC, 0x02, struct ring_enter)
 #define RING_IOC_REGISTER	_IOW(RING_IOC_MAGIC, 0x03, struct ring_register)
+#define RING_IOC_ENTER_ARG	_IOW(RING_IOC_MAGIC, 0x04, struct ring_enter_arg)
 
 /* The layouts are io_uring's; these pin the sizes (offsets: tests/). */
 #if defined(__cplusplus) && __cplusplus >= 201103L
@@ -209,6 +323,12 @@ __RING_STATIC_ASSERT(sizeof(struct ring_cqring_offsets) == 40, "cq offsets");
 __RING_STATIC_ASSERT(sizeof(struct ring_params) == 120, "ring_params");
 __RING_STATIC_ASSERT(sizeof(struct ring_enter) == 16, "ring_enter");
 __RING_STATIC_ASSERT(sizeof(struct ring_register) == 32, "ring_register");
+__RING_STATIC_ASSERT(sizeof(struct ring_enter_arg) == 32, "ring_enter_arg");
+__RING_STATIC_ASSERT(sizeof(struct ring_getevents_arg) == 24, "getevents_arg");
+__RING_STATIC_ASSERT(sizeof(struct ring_probe) == 16, "io_uring_probe");
+__RING_STATIC_ASSERT(sizeof(struct ring_probe_op) == 8, "io_uring_probe_op");
+__RING_STATIC_ASSERT(sizeof(struct ring_rsrc_register) == 32, "rsrc_register");
+__RING_STATIC_ASSERT(sizeof(struct ring_rsrc_update2) == 32, "rsrc_update2");
 #undef __RING_STATIC_ASSERT
 #endif
 

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * RING_SETUP_IOPOLL: O_DIRECT reads and writes whose completion is found by
+ * polling the device (null_blk and NVMe poll queues) instead of waiting for
+ * an interrupt, as io_uring's IORING_SETUP_IOPOLL.
+ *
+ * A polled request is issued with IOCB_HIPRI; once the file has accepted it
+ * (-EIOCBQUEUED) the issuer (submitter or worker) puts it on iopoll_list.
+ * Its ki_complete only records the result: the request stays on the list,
+ * owned by the list, until a reaper takes it off and completes it.  The
+ * reaper is ENTER with GETEVENTS (the submitter, under uring_lock, so one
+ * at a time) or teardown; it takes the whole list, polls and reaps it
+ * without the list lock, and puts back what has not finished, ahead of
+ * what workers added meanwhile.  A device without poll queues completes
+ * such I/O by interrupt: ki_complete runs in IRQ context, and the reaper
+ * finds the request done all the same.
+ *
+ * Nothing is cancelled here: a bio in flight cannot be, so teardown polls
+ * the list empty before it waits for the rest.
+ */
+#include <linux/blkdev.h>
+#include <linux/sched/signal.h>
+
+#include "opdef.h"
+
+/* The file took @req (-EIOCBQUEUED): it waits for a reaper. */
+void ring_iopoll_add(struct ring_req *req)
+{
+	struct ring_ctx *ctx = req->ctx;
+
+	spin_lock(&ctx->iopoll_lock);
+	list_add_tail(&req->node, &ctx->iopoll_list);
+	WRITE_ONCE(ctx->iopoll_nr, ctx->iopoll_nr + 1);
+	spin_unlock(&ctx->iopoll_lock);
+}
+
+/*
+ * Poll each request of @list once, then move the finished ones, in order,
+ * to @done.  @spin: wait in the driver for the first completion.
+ */
+static void ring_iopoll_reap(struct ring_ctx *ctx, struct list_head *list,
+			     struct ring_batch *done, bool spin)
+{
+	unsigned int poll_flags = spin ? 0 : BLK_POLL_ONESHOT;
+	DEFINE_IO_COMP_BATCH(iob);
+	struct ring_req *req, *tmp;
+	int ret;
+
+	list_for_each_entry(req, list, node) {
+		if (READ_ONCE(req->iopoll_done))
+			break;
+		ret = req->file->f_op->iopoll(&req->rw.kiocb, &iob, poll_flags);
+		if (ret < 0)
+			break;
+		if (ret)
+			poll_flags |= BLK_POLL_ONESHOT;
+		/* Complete what the driver batched before polling further. */
+		if (iob.complete || READ_ONCE(req->iopoll_done))
+			break;
+	}
+	/* The driver set ->complete when it batched a request (both kernels). */
+	if (iob.complete)
+		iob.complete(&iob);
+
+	list_for_each_entry_safe(req, tmp, list, node) {
+		if (!smp_load_acquire(&req->iopoll_done))
+			continue;
+		list_del_init(&req->node);
+		WRITE_ONCE(ctx->iopoll_nr, ctx->iopoll_nr - 1);
+		ring_rw_iopoll_done(req, done);
+	}
+}
+
+/*
+ * One round: take the list, poll and reap it, put back what is left.
+ * Returns the number of requests reaped.  With uring_lock held.
+ */
+static unsigned int ring_iopoll_round(struct ring_ctx *ctx, bool spin)
+{
+	struct ring_batch done;
+	struct ring_req *req;
+	unsigned int nr = 0;
+	LIST_HEAD(list);
+
+	spin_lock(&ctx->iopoll_lock);
+	list_splice_init(&ctx->iopoll_list, &list);
+	spin_unlock(&ctx->iopoll_lock);
+	if (list_empty(&list))
+		return 0;
+
+	ring_batch_init(&done);
+	ring_iopoll_reap(ctx, &list, &done, spin);
+
+	spin_lock(&ctx->iopoll_lock);
+	list_splice(&list, &ctx->iopoll_list);
+	spin_unlock(&ctx->iopoll_lock);
+
+	for (req = done.first; req; req = req->next)
+		nr++;
+	/* Successors of finished chain members start here, as in ENTER. */
+	ring_submit_flush(ctx, &done);
+	return nr;
+}
+
+/*
+ * ENTER with GETEVENTS on an IOPOLL ring: poll until @min_complete CQEs
+ * are there, nothing is left to poll, or a signal.  Never sleeps, as
+ * io_uring's: an application that asks for more than it submitted gets
+ * what there is.
+ */
+int ring_iopoll_getevents(struct ring_ctx *ctx, u32 min_complete)
+{
+	bool polled = false;
+
+	min_complete = min(min_complete, ctx->cq_entries);
+	for (;;) {
+		ring_cq_flush_backlog(ctx);
+		if (ring_cq_ready(ctx) >= min_complete && (polled || min_complete))
+			return 0;
+		if (!READ_ONCE(ctx->iopoll_nr))
+			return 0;
+		mutex_lock(&ctx->uring_lock);
+		ring_iopoll_round(ctx, min_complete > 0);
+		mutex_unlock(&ctx->uring_lock);
+		polled = true;
+		if (signal_pending(current))
+			return ring_cq_ready(ctx) ? 0 : -EINTR;
+		cond_resched();
+	}
+}
+
+/* Teardown: the ring's last polled I/O has to be polled to its end. */
+void ring_iopoll_reap_all(struct ring_ctx *ctx)
+{
+	while (READ_ONCE(ctx->iopoll_nr)) {
+		mutex_lock(&ctx->uring_lock);
+		ring_iopoll_round(ctx, false);
+		mutex_unlock(&ctx->uring_lock);
+		cond_resched();
+	}
+}
