@@ -130,6 +130,18 @@ int ring_register_buffers_update(struct ring *ring, unsigned off,
 				 const struct iovec *iovecs, unsigned nr);
 
 /*
+ * Registered files: slots that SQEs name with RING_SQE_FIXED_FILE
+ * (ring_sqe_set_fixed_file()) instead of a descriptor.  -1 is an empty
+ * slot; in an update, RING_REGISTER_FILES_SKIP leaves one as it is.
+ * Update returns how many slots it went through, stopping at the first
+ * failure (its errno if it was the first slot).
+ */
+int ring_register_files(struct ring *ring, const int *fds, unsigned nr_files);
+int ring_unregister_files(struct ring *ring);
+int ring_register_files_update(struct ring *ring, unsigned off,
+			       const int *fds, unsigned nr_files);
+
+/*
  * The IOTLB bounce region: kernel pages addressed by IOVA (0..size), mapped
  * at *region by ring_register_iotlb().  ring_iotlb_map() makes a range
  * valid for the kernel with RING_IOTLB_PERM_*; with uaddr and
@@ -202,6 +214,14 @@ static inline __u64 ring_cqe_get_data64(const struct ring_cqe *cqe)
 static inline void ring_sqe_set_flags(struct ring_sqe *sqe, unsigned flags)
 {
 	sqe->flags = (__u8)flags;
+}
+
+/* After a prep helper: its fd is slot @index of the registered files. */
+static inline void ring_sqe_set_fixed_file(struct ring_sqe *sqe,
+					   unsigned index)
+{
+	sqe->fd = (__s32)index;
+	sqe->flags |= RING_SQE_FIXED_FILE;
 }
 
 /*

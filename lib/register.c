@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Registered resources: fixed buffers and the IOTLB bounce region.
+ * Registered resources: fixed buffers, files and the IOTLB bounce region.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -30,6 +30,35 @@ int ring_register_buffers_update(struct ring *ring, unsigned off,
 
 	return ring_register(ring->ring_fd, RING_REGISTER_BUFFERS_UPDATE, &up,
 			     nr);
+}
+
+int ring_register_files(struct ring *ring, const int *fds, unsigned nr_files)
+{
+	struct ring_rsrc_register rr = {
+		.nr	= nr_files,
+		.data	= (uintptr_t)fds,
+	};
+
+	return ring_register(ring->ring_fd, RING_REGISTER_FILES2, &rr,
+			     sizeof(rr));
+}
+
+int ring_unregister_files(struct ring *ring)
+{
+	return ring_register(ring->ring_fd, RING_UNREGISTER_FILES, NULL, 0);
+}
+
+int ring_register_files_update(struct ring *ring, unsigned off,
+			       const int *fds, unsigned nr_files)
+{
+	struct ring_rsrc_update2 up = {
+		.offset	= off,
+		.data	= (uintptr_t)fds,
+		.nr	= nr_files,
+	};
+
+	return ring_register(ring->ring_fd, RING_REGISTER_FILES_UPDATE2, &up,
+			     sizeof(up));
 }
 
 int ring_register_iowq_max_workers(struct ring *ring, unsigned int *values)
