@@ -29,6 +29,7 @@ $(FUZZ_DIR)/uapi_tables.c: include/uapi/linux/ring.h tests/fuzz/build.mk
 	  gen fz_regops 's/^[[:space:]]*(RING_(UN)?REGISTER_[A-Z0-9_]+|RING_IOTLB_(UN)?MAP)[[:space:]]*=.*/\t{ "\1", \1 },/p'; \
 	  gen fz_setup_flags 's/^#define[[:space:]]+(RING_SETUP_[A-Z0-9_]+)[[:space:]].*/\t{ "\1", \1 },/p'; \
 	  gen fz_enter_flags 's/^#define[[:space:]]+(RING_ENTER_[A-Z0-9_]+)[[:space:]].*/\t{ "\1", \1 },/p'; \
+	  gen fz_sqe_flags 's/^#define[[:space:]]+(RING_SQE_[A-Z0-9_]+)[[:space:]].*/\t{ "\1", \1 },/p'; \
 	} >$@.tmp && mv $@.tmp $@
 
 $(FUZZ_DIR)/%.o: tests/fuzz/%.c tests/fuzz/fuzz.h include/uapi/linux/ring.h

@@ -41,9 +41,9 @@ struct fz_const {
 	uint64_t val;
 };
 extern const struct fz_const fz_ops[], fz_regops[], fz_setup_flags[],
-	fz_enter_flags[];
+	fz_enter_flags[], fz_sqe_flags[];
 extern const size_t fz_nr_ops, fz_nr_regops, fz_nr_setup_flags,
-	fz_nr_enter_flags;
+	fz_nr_enter_flags, fz_nr_sqe_flags;
 
 /* The calls a program is made of: X(name, weight in generated programs). */
 #define FZ_CALL_LIST(X)						\

@@ -34,3 +34,25 @@ $(BUILD)/tests/unit/test_shared: tests/unit/test_shared.c include/libring.h \
 .PHONY: unit-check
 unit-check: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $(UNIT_RUNNER) $$t; done
+
+# The io_uring compatibility layer (lib/compat/build.mk): the translator's
+# object linked in directly (hidden in the libraries) with ioctl wrapped
+# for test_compat_translate; the shim's syscall() for test_compat_preload;
+# the layout pinned against <liburing.h> by test_compat_layout.
+$(BUILD)/tests/unit/test_compat_translate: tests/unit/test_compat_translate.c \
+		$(COMPAT_XL_OBJ) $(COMPAT_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(USER_CFLAGS) -Ilib/compat -o $@ $< $(COMPAT_XL_OBJ) \
+		-lcmocka -lpthread -Wl,--wrap=ioctl
+
+$(BUILD)/tests/unit/test_compat_preload: tests/unit/test_compat_preload.c \
+		$(COMPAT_DIR)/preload.o $(COMPAT_DIR)/trap.o $(COMPAT_XL_OBJ) \
+		$(COMPAT_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(USER_CFLAGS) -o $@ $< $(COMPAT_DIR)/preload.o \
+		$(COMPAT_DIR)/trap.o $(COMPAT_XL_OBJ) -lcmocka -ldl -lpthread
+
+$(BUILD)/tests/unit/test_compat_layout: tests/unit/test_compat_layout.c \
+		$(COMPAT_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(USER_CFLAGS) -Ilib/compat -o $@ $< -lcmocka

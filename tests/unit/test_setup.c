@@ -184,7 +184,7 @@ static void test_setup_rejected(void **state)
 {
 	expect_setup_error(0, 0, 0, -EINVAL);
 	expect_setup_error(RING_MAX_ENTRIES + 1, 0, 0, -EINVAL);
-	expect_setup_error(8, 1U << 0, 0, -EINVAL);	/* IOPOLL: unknown */
+	expect_setup_error(8, 1U << 1, 0, -EINVAL);	/* SQPOLL: unknown */
 	expect_setup_error(8, RING_SETUP_CQSIZE, 0, -EINVAL);
 	expect_setup_error(8, RING_SETUP_CQSIZE, 4, -EINVAL);
 	expect_setup_error(8, RING_SETUP_CQSIZE, RING_MAX_CQ_ENTRIES + 1,

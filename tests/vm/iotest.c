@@ -255,7 +255,8 @@ bool env_nullb(char *why, size_t len)
 	if (access("/sys/module/null_blk", F_OK) &&
 	    run_cmd(out, sizeof(out),
 		    "modprobe null_blk nr_devices=1 gb=1 bs=512 queue_mode=2 "
-		    "irqmode=2 completion_nsec=20000 memory_backed=1")) {
+		    "irqmode=2 completion_nsec=20000 memory_backed=1 "
+		    "poll_queues=1")) {
 		snprintf(why, len, "modprobe null_blk failed: %s", out);
 		return false;
 	}
@@ -1070,4 +1071,24 @@ void drop_caches(void)
 			print_message("# drop_caches: %s\n", strerror(errno));
 		close(fd);
 	}
+}
+
+bool pipe_writer_gone(int rfd, int ms)
+{
+	struct pollfd p = { .fd = rfd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1 && (p.revents & POLLHUP);
+}
+
+bool pipe_reader_gone(int wfd, int ms)
+{
+	long long deadline = now_ns() + ms * 1000000LL;
+
+	do {
+		struct pollfd p = { .fd = wfd, .events = POLLOUT };
+
+		if (poll(&p, 1, 10) == 1 && (p.revents & POLLERR))
+			return true;
+	} while (now_ns() < deadline);
+	return false;
 }

@@ -85,6 +85,11 @@ bool env_brd(char *why, size_t len);
 /* ---- completions ---------------------------------------------------- */
 /* How long a completion may take before the test calls it lost (ms). */
 int io_timeout_ms(void);
+
+/* The read end of a pipe sees EOF (no write end left) within @ms. */
+bool pipe_writer_gone(int rfd, int ms);
+/* The write end of a pipe sees POLLERR (no read end left) within @ms. */
+bool pipe_reader_gone(int wfd, int ms);
 /*
  * Wait up to timeout_ms for n CQEs, copy them to out (arrival order) and
  * release them: the number copied (< n on timeout), or -errno. Waits with

@@ -13,11 +13,19 @@
  * - mmap() of the rings where the process had no page tables yet: when one
  *   above the PTEs could not be allocated, vm_insert_pages()'s -EFAULT
  *   reached mmap() as EFAULT instead of ENOMEM.
+ * - BUFFERS2 and UPDATE2 with tags (each tag's CQE is allocated at
+ *   registration): every failure point leaves nothing pinned, registered
+ *   or allocated, and exactly the tags of the buffers that left the table
+ *   come back.
+ * - FILES2 and FILES_UPDATE2 with tags (a node and a tag CQE per file):
+ *   the same, and no file stays referenced (the pipes' write ends the
+ *   slots held are all closed once the ring lets go).
  */
-#include "vmtest.h"
+#include "iotest.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,9 +281,232 @@ static void test_mmap_page_table_failure(void **state)
 	assert_true(failed >= 2);
 }
 
+/* VmPin of /proc/self/status in kB. */
+static long vmpin_kb(void)
+{
+	return self_status_kb("VmPin");
+}
+
+/* Consume the CQEs there: how many, each a tag (user_data tag_base + i). */
+static unsigned reap_tags(struct raw_ring *r, __u64 tag_base, unsigned max)
+{
+	struct ring_cqe cqe;
+	unsigned n = 0;
+
+	raw_enter(r->fd, 0, 0, RING_ENTER_GETEVENTS);	/* the backlog in */
+	while (raw_peek_cqe(r, &cqe)) {
+		assert_true(cqe.user_data - tag_base < max);
+		assert_int_equal(cqe.res, 0);
+		raw_cq_advance(r, 1);
+		n++;
+	}
+	return n;
+}
+
+static void test_tags_alloc_failure(void **state)
+{
+	enum { NB = 4 };
+	const __u64 tag0 = 0x7a6000000000ULL;
+	char *m = mmap(NULL, 2 * NB * PG, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool leakcheck = !access(KMEMLEAK, F_OK);
+	struct ring_stats base;
+	const char *why;
+	unsigned n, refused = 0, partial = 0;
+	long pin0;
+	int nth;
+
+	require_ring();
+	why = faults_on_ring();
+	if (why)
+		SKIP_WHY("%s", why);
+	assert_true(m != MAP_FAILED);
+	memset(m, 1, 2 * NB * PG);
+	assert_true(stats_get(&base));
+	pin0 = vmpin_kb();
+	nth = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	assert_true(nth >= 0);
+
+	for (n = 1; n < 2000; n++) {
+		struct iovec iov[NB], up[NB];
+		__u64 tags[NB], ntags[NB];
+		struct ring_rsrc_register rr = {
+			.nr = NB, .data = (uintptr_t)iov,
+			.tags = (uintptr_t)tags,
+		};
+		struct ring_rsrc_update2 u = {
+			.nr = NB, .data = (uintptr_t)up,
+			.tags = (uintptr_t)ntags,
+		};
+		struct raw_ring r;
+		bool fired, fired_reg;
+		int ret, i;
+
+		for (i = 0; i < NB; i++) {
+			iov[i] = (struct iovec){ m + i * PG, PG };
+			up[i] = (struct iovec){ m + (NB + i) * PG, PG };
+			tags[i] = tag0 + i;
+			ntags[i] = tag0 + NB + i;
+		}
+		raw_ring_init(&r, 4, NULL);
+		fail_nth(nth, n);
+		ret = raw_register(r.fd, RING_REGISTER_BUFFERS2, sizeof(rr),
+				   (uintptr_t)&rr);
+		fired_reg = !fail_nth(nth, 0);
+		if (ret) {
+			assert_true(fired_reg);
+			assert_true(ret == -ENOMEM || ret == -EFAULT);
+			expect_ret_msg(vmpin_kb() - pin0, 0, "n=%u: VmPin", n);
+			assert_int_equal(reap_tags(&r, tag0, 2 * NB), 0);
+			refused++;
+			/* Registered whole, for the update's sweep. */
+			expect_ret(raw_register(r.fd, RING_REGISTER_BUFFERS2,
+						sizeof(rr), (uintptr_t)&rr), 0);
+		}
+		/*
+		 * The same point in an UPDATE2 of every slot: every point
+		 * of it, not only those past the registration's (how many
+		 * those are varies: KASAN's own allocations count).
+		 */
+		fail_nth(nth, n);
+		ret = raw_register(r.fd, RING_REGISTER_BUFFERS_UPDATE2,
+				   sizeof(u), (uintptr_t)&u);
+		fired = !fail_nth(nth, 0);
+		if (ret != NB) {
+			assert_true(fired);
+			assert_true(ret == -ENOMEM || ret == -EFAULT ||
+				    (ret > 0 && ret < NB));
+			partial++;
+		}
+		/* The slots replaced gave their tags, the others none yet. */
+		expect_ret_msg(reap_tags(&r, tag0, 2 * NB), ret > 0 ? ret : 0,
+			       "n=%u: tags after UPDATE2 (%d)", n, ret);
+		expect_ret(raw_register(r.fd, RING_UNREGISTER_BUFFERS, 0, 0), 0);
+		expect_ret_msg(reap_tags(&r, tag0, 2 * NB), NB,
+			       "n=%u: tags after UNREGISTER", n);
+		expect_ret_msg(vmpin_kb() - pin0, 0, "n=%u: VmPin", n);
+		raw_ring_exit(&r);
+		if (!fired && !fired_reg)
+			break;
+	}
+	close(nth);
+	print_message("# %u points: %u registrations refused, %u updates "
+		      "short\n", n - 1, refused, partial);
+	if (!stats_wait_equal(&base, settle_ms(), NULL))
+		fail_msg("module counters did not return to their baseline");
+	if (leakcheck)
+		assert_int_equal(ring_leaks(), 0);
+	else
+		print_message("# no kmemleak: leaks not checked\n");
+	assert_true(refused >= NB && partial >= NB);
+	munmap(m, 2 * NB * PG);
+}
+
+/* Every write end of the pipe closed: the read end sees POLLHUP. */
+static bool writers_gone(int rfd)
+{
+	struct pollfd p = { .fd = rfd, .events = POLLIN };
+
+	return poll(&p, 1, settle_ms()) == 1 && (p.revents & POLLHUP);
+}
+
+static void test_files_alloc_failure(void **state)
+{
+	enum { NB = 4 };
+	const __u64 tag0 = 0xf11e00000000ULL;
+	bool leakcheck = !access(KMEMLEAK, F_OK);
+	struct ring_stats base;
+	const char *why;
+	unsigned n, refused = 0, partial = 0;
+	int nth;
+
+	require_ring();
+	why = faults_on_ring();
+	if (why)
+		SKIP_WHY("%s", why);
+	assert_true(stats_get(&base));
+	nth = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	assert_true(nth >= 0);
+
+	for (n = 1; n < 2000; n++) {
+		int p[2], q[2], fds[NB], nfds[NB];
+		__u64 tags[NB], ntags[NB];
+		struct ring_rsrc_register rr = {
+			.nr = NB, .data = (uintptr_t)fds,
+			.tags = (uintptr_t)tags,
+		};
+		struct ring_rsrc_update2 u = {
+			.nr = NB, .data = (uintptr_t)nfds,
+			.tags = (uintptr_t)ntags,
+		};
+		struct raw_ring r;
+		bool fired, fired_reg;
+		int ret, i;
+
+		assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+		assert_int_equal(pipe2(q, O_CLOEXEC), 0);
+		for (i = 0; i < NB; i++) {
+			fds[i] = p[1];
+			nfds[i] = q[1];
+			tags[i] = tag0 + i;
+			ntags[i] = tag0 + NB + i;
+		}
+		raw_ring_init(&r, 4, NULL);
+		fail_nth(nth, n);
+		ret = raw_register(r.fd, RING_REGISTER_FILES2, sizeof(rr),
+				   (uintptr_t)&rr);
+		fired_reg = !fail_nth(nth, 0);
+		if (ret) {
+			assert_true(fired_reg);
+			assert_true(ret == -ENOMEM || ret == -EFAULT);
+			assert_int_equal(reap_tags(&r, tag0, 2 * NB), 0);
+			refused++;
+			expect_ret(raw_register(r.fd, RING_REGISTER_FILES2,
+						sizeof(rr), (uintptr_t)&rr), 0);
+		}
+		/* Every point of an UPDATE2 of every slot. */
+		fail_nth(nth, n);
+		ret = raw_register(r.fd, RING_REGISTER_FILES_UPDATE2,
+				   sizeof(u), (uintptr_t)&u);
+		fired = !fail_nth(nth, 0);
+		if (ret != NB) {
+			assert_true(fired);
+			assert_true(ret == -ENOMEM || ret == -EFAULT ||
+				    (ret > 0 && ret < NB));
+			partial++;
+		}
+		expect_ret_msg(reap_tags(&r, tag0, 2 * NB), ret > 0 ? ret : 0,
+			       "n=%u: tags after FILES_UPDATE2 (%d)", n, ret);
+		expect_ret(raw_register(r.fd, RING_UNREGISTER_FILES, 0, 0), 0);
+		expect_ret_msg(reap_tags(&r, tag0, 2 * NB), NB,
+			       "n=%u: tags after UNREGISTER_FILES", n);
+		raw_ring_exit(&r);
+		close(p[1]);
+		close(q[1]);
+		if (!writers_gone(p[0]) || !writers_gone(q[0]))
+			fail_msg("n=%u: a pipe's write end still referenced", n);
+		close(p[0]);
+		close(q[0]);
+		if (!fired && !fired_reg)
+			break;
+	}
+	close(nth);
+	print_message("# %u points: %u registrations refused, %u updates "
+		      "short\n", n - 1, refused, partial);
+	if (!stats_wait_equal(&base, settle_ms(), NULL))
+		fail_msg("module counters did not return to their baseline");
+	if (leakcheck)
+		assert_int_equal(ring_leaks(), 0);
+	else
+		print_message("# no kmemleak: leaks not checked\n");
+	assert_true(refused >= NB && partial >= NB);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_iotlb_read_fixed_alloc_failure),
 	cmocka_unit_test(test_mmap_page_table_failure),
+	cmocka_unit_test(test_tags_alloc_failure),
+	cmocka_unit_test(test_files_alloc_failure),
 };
 
 VMTEST_MAIN(tests)
