@@ -1,13 +1,17 @@
 # ring: top-level build.
 #
-#   make                 libring (lib/libring.so, lib/libring.a), ring.ko for
-#                        every kernel of the test matrix, and the test programs
+#   make                 libring (lib/libring.so, lib/libring.a), the drop-in
+#                        liburing.so.2 and libring-preload.so for tools/ring-run
+#                        (build/lib/compat/), ring.ko for every kernel of the
+#                        test matrix, and the test programs
 #   make KDIR=/path      ring.ko for that one kernel tree, in kmod/ring.ko
 #   make check           host tests, then the VM suite on every matrix kernel
 #                        (CHECK_ARGS='--kernel REL ...': those kernels only)
 #   make bench           the benchmark matrix, ring vs io_uring, on 6.1 and
 #                        6.12 in the VM (BENCH_ARGS=--wall: wall clock)
 #   make demo            a NOP round trip and NOP ops/s in the VM, per kernel
+#   make liburing-check  liburing 2.3's own tests through the drop-in liburing
+#                        on /dev/ring, io_uring off, in the VM (6.12 and 6.1)
 #
 # check, bench and demo first install whatever is missing (tools/deps.sh), then
 # build in a sub-make, so that the kernel matrix is read after the install.
@@ -50,6 +54,7 @@ endif
 
 # ---- libring and the tests (fragments owned by their directories) -----
 -include lib/build.mk
+-include lib/compat/build.mk
 -include tests/unit/build.mk
 -include tests/vm/build.mk
 -include tools/build.mk
@@ -58,6 +63,7 @@ endif
 -include tests/fuzz/build.mk
 -include tests/fuzz/faultsweep.mk
 -include tools/install.mk
+-include tests/liburing/build.mk
 
 deps:
 	@tools/deps.sh

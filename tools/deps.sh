@@ -71,49 +71,56 @@ else
 	echo "deps: Debian packages already installed"
 fi
 
-# fio's source, for the fio engine (tools/fio/build.mk compiles it against
-# the headers of exactly the installed fio; the build runs `apt-get source`).
-# That needs a deb-src entry for the archive the installed fio came from:
-# added in a file of its own unless one exists, with the Signed-By of that
-# archive's deb entry (apt refuses two different keys for one archive).
-fio_src_file=/etc/apt/sources.list.d/ring-deb-src.sources
-fio_ver=$(dpkg-query -W -f='${Version}' fio)
-fio_src_known() {
+# Sources, for code built against exactly the installed package: fio's for
+# the fio engine (tools/fio/build.mk compiles it against the headers of
+# exactly the installed fio), liburing's for liburing's own tests
+# (tests/liburing: make liburing-tests); the builds run `apt-get source`.
+# That needs a deb-src entry for the archive the installed package came
+# from: added in a file of its own unless one exists (fio's and liburing's
+# are one archive on Debian 12, so one entry serves both), with the
+# Signed-By of that archive's deb entry (apt refuses two different keys for
+# one archive).
+src_known() {
 	# No grep -q: with pipefail an early exit would fail apt-cache.
-	apt-cache showsrc fio 2>/dev/null | grep -x "Version: $fio_ver" >/dev/null
+	apt-cache showsrc "$1" 2>/dev/null | grep -x "Version: $2" >/dev/null
 }
-if fio_src_known; then
-	echo "deps: source of fio $fio_ver already known to apt"
-else
+# need_source PACKAGE SOURCES-FILE WHY
+need_source() {
+	local pkg=$1 src_file=$2 why=$3 ver uri dist suite comp have entry src signed
+	ver=$(dpkg-query -W -f='${Version}' "$pkg")
+	if src_known "$pkg" "$ver"; then
+		echo "deps: source of $pkg $ver already known to apt"
+		return
+	fi
 	# "500 URI SUITE/COMPONENT ARCH Packages" under the installed version.
-	read -r fio_uri fio_dist < <(apt-cache policy fio | awk -v v="$fio_ver" '
+	read -r uri dist < <(apt-cache policy "$pkg" | awk -v v="$ver" '
 		$1 == "***" { $1 = ""; $0 = $0 }
 		NF == 2 && $1 == v { in_v = 1; next }
 		NF == 2 && $2 ~ /^[0-9]+$/ { in_v = 0 }
 		in_v && $NF == "Packages" { print $2, $3; exit }') || true
-	[[ -n ${fio_dist:-} ]] || {
-		echo "deps: cannot tell which archive fio $fio_ver comes from (apt-cache policy fio)" >&2
+	[[ -n ${dist:-} ]] || {
+		echo "deps: cannot tell which archive $pkg $ver comes from (apt-cache policy $pkg)" >&2
 		exit 1
 	}
-	fio_suite=${fio_dist%/*} fio_comp=${fio_dist##*/}
+	suite=${dist%/*} comp=${dist##*/}
 	have=$(apt-get indextargets 'Identifier: Sources' \
 		--format '$(SITE) $(RELEASE) $(COMPONENT)' 2>/dev/null |
-		grep -Fx "${fio_uri%/} $fio_suite $fio_comp" || true)
+		grep -Fx "${uri%/} $suite $comp" || true)
 	if [[ -z $have ]]; then
 		entry=$(apt-get indextargets 'Identifier: Packages' \
 			--format '$(SITE) $(RELEASE) $(SOURCESENTRY)' |
-			awk -v s="${fio_uri%/}" -v r="$fio_suite" \
+			awk -v s="${uri%/}" -v r="$suite" \
 				'$1 == s && $2 == r { print $3; exit }')
 		src=${entry%:*}
 		[[ -f $src ]] || {
-			echo "deps: no sources entry found for $fio_uri $fio_suite" >&2
+			echo "deps: no sources entry found for $uri $suite" >&2
 			exit 1
 		}
 		# The deb entry's key: the Signed-By field (value and any
 		# continuation lines) of its stanza in a deb822 file, or the
 		# signed-by= option of its line in a one-line file.
 		if [[ $src == *.sources ]]; then
-			signed=$(awk -v u="${fio_uri%/}" -v r="$fio_suite" '
+			signed=$(awk -v u="${uri%/}" -v r="$suite" '
 				function has(line, word,   a, n, i) {
 					n = split(line, a, /[ \t]+/)
 					for (i = 2; i <= n; i++)
@@ -141,19 +148,22 @@ else
 			signed=$(sed -n "${entry##*:}p" "$src" |
 				sed -n 's/.*\[[^]]*signed-by=\([^] ]*\).*/Signed-By: \1/p')
 		fi
-		echo "deps: adding deb-src $fio_uri $fio_suite $fio_comp in $fio_src_file (for fio's source)"
-		printf '%s\n' "# Added by ring's tools/deps.sh: fio's source for tools/fio." \
-			'Types: deb-src' "URIs: $fio_uri" "Suites: $fio_suite" \
-			"Components: $fio_comp" ${signed:+"$signed"} |
-			as_root tee "$fio_src_file" >/dev/null
+		echo "deps: adding deb-src $uri $suite $comp in $src_file (for $pkg's source)"
+		printf '%s\n' "# Added by ring's tools/deps.sh: $why." \
+			'Types: deb-src' "URIs: $uri" "Suites: $suite" \
+			"Components: $comp" ${signed:+"$signed"} |
+			as_root tee "$src_file" >/dev/null
 	fi
 	as_root apt-get update -q
-	fio_src_known || {
-		echo "deps: apt still has no source of fio $fio_ver (apt-cache showsrc fio)" >&2
+	src_known "$pkg" "$ver" || {
+		echo "deps: apt still has no source of $pkg $ver (apt-cache showsrc $pkg)" >&2
 		exit 1
 	}
-	echo "deps: source of fio $fio_ver now known to apt"
-fi
+	echo "deps: source of $pkg $ver now known to apt"
+}
+need_source fio /etc/apt/sources.list.d/ring-deb-src.sources "fio's source for tools/fio"
+need_source liburing-dev /etc/apt/sources.list.d/ring-deb-src-liburing.sources \
+	"liburing's source for tests/liburing"
 
 # The debug kernel (KASAN, kmemleak, lockdep): optional, from shared/.
 kdir=$shared/kernels

@@ -13,7 +13,9 @@ plain io_uring for orientation.
 # null_blk as the io_uring reference numbers in the testing notes were
 # measured: completions inline, no scheduler, no stats, no merging (the
 # queue knobs are set and checked by tools/bench/guest).
-NULL_BLK = "null_blk queue_mode=2 irqmode=0 completion_nsec=0 hw_queue_depth=64"
+# One poll queue for the polled cells (-p1); the others use the default one.
+NULL_BLK = ("null_blk queue_mode=2 irqmode=0 completion_nsec=0 hw_queue_depth=64"
+            " poll_queues=1")
 DEVICE = "/dev/nullb0"
 
 # fio options common to every fio cell.  gtod_reduce: no per-I/O clock reads
@@ -41,15 +43,25 @@ FIO_QD = {
 }
 
 # fio engines: name -> (job options, needs the ring fio engine).  RING_FIO
-# in an option value is replaced by the engine's absolute path.
+# in an option value is replaced by the engine's absolute path.  Engines in
+# VIA run in a fio process of their own, started through that launcher.
 FIO_ENGINES = {
     "ring-fixed": ([("ioengine", "external:RING_FIO"), ("fixedbufs", None)], True),
     "ring-iotlb": ([("ioengine", "external:RING_FIO"), ("iotlb", None)], True),
     "ring": ([("ioengine", "external:RING_FIO")], True),
+    "ringrun-uring-fixed": ([("ioengine", "io_uring"), ("fixedbufs", None)], False),
     "uring-fixed": ([("ioengine", "io_uring"), ("fixedbufs", None)], False),
     "uring": ([("ioengine", "io_uring")], False),
     "libaio": ([("ioengine", "libaio")], False),
     "psync": ([("ioengine", "psync")], False),
+}
+
+# The same unmodified program on /dev/ring: fio's io_uring engine and
+# t/io_uring started through tools/ring-run (the drop-in liburing and the
+# LD_PRELOAD shim).
+VIA = {
+    "ringrun-uring-fixed": "ring-run",
+    "tiou-ring-run": "ring-run",
 }
 
 # Which io_uring cell each engine is compared with.
@@ -57,15 +69,44 @@ REF = {
     "ring-fixed": "uring-fixed",
     "ring-iotlb": "uring-fixed",
     "ring": "uring",
+    "ringrun-uring-fixed": "uring-fixed",
+    "tiou-ring-run": "tiou-uring",
     "libaio": "uring",
     "psync": "uring",
 }
+
+# fio's t/io_uring (build/tools/fio/t-io_uring, from fio 3.33's source), the
+# io_uring developers' own benchmark: one thread, its raw io_uring loop,
+# register-ring as it defaults (-X1), random 4 KiB O_DIRECT reads with fixed
+# buffers; then with registered files (-F1), then polled (-p1, IOPOLL on
+# null_blk's poll queue).  No SQPOLL cells: ring has none yet (issue 12).
+# Depth, submit and complete batch are all the batch or QD, as ringbench's
+# -b and -d.  It runs until the guest interrupts it (SIGINT) after sampling
+# its ring's CQ head: -r is only a bound.  (workload, id, options)
+TIOU_COMMON = ["-n1", "-X1", "-r60"]
+TIOU_WORKLOADS = [
+    ("NOP batch 1", "nop-b1", ["-N1", "-d1", "-s1", "-c1"]),
+    ("NOP batch 32", "nop-b32", ["-N1", "-d32", "-s32", "-c32"]),
+    ("randread QD1 fixed", "rr-qd1",
+     ["-d1", "-s1", "-c1", "-B1", "-F0", "-p0", "-O1", "-R1"]),
+    ("randread QD32 fixed", "rr-qd32",
+     ["-d32", "-s32", "-c32", "-B1", "-F0", "-p0", "-O1", "-R1"]),
+    ("randread QD1 fixed, files", "rr-qd1-files",
+     ["-d1", "-s1", "-c1", "-B1", "-F1", "-p0", "-O1", "-R1"]),
+    ("randread QD32 fixed, files", "rr-qd32-files",
+     ["-d32", "-s32", "-c32", "-B1", "-F1", "-p0", "-O1", "-R1"]),
+    ("randread QD32 polled", "rr-qd32-poll",
+     ["-d32", "-s32", "-c32", "-B1", "-F1", "-p1", "-O1", "-R1"]),
+]
 
 # Display names and chart colours: ring blue, io_uring orange, others grey.
 ENGINE_LABEL = {
     "ring-fixed": "ring fixed",
     "ring-iotlb": "ring IOTLB",
     "ring": "ring",
+    "ringrun-uring-fixed": "ring-run fixed",
+    "tiou-ring-run": "ring-run",
+    "tiou-uring": "io_uring",
     "uring-fixed": "io_uring fixed",
     "uring": "io_uring",
     "libaio": "libaio",
@@ -75,6 +116,9 @@ ENGINE_COLOUR = {
     "ring-fixed": "#1f5fa8",
     "ring-iotlb": "#5b9bd5",
     "ring": "#9dc3e6",
+    "ringrun-uring-fixed": "#2e75b6",
+    "tiou-ring-run": "#2e75b6",
+    "tiou-uring": "#c55a11",
     "uring-fixed": "#c55a11",
     "uring": "#f4b183",
     "libaio": "#7f7f7f",
@@ -84,7 +128,7 @@ ENGINE_COLOUR = {
 
 def _cell(suite, workload, engine, **kw):
     c = {"suite": suite, "workload": workload, "engine": engine,
-         "label": ENGINE_LABEL[engine], "ref": None}
+         "label": ENGINE_LABEL[engine], "ref": None, "via": VIA.get(engine)}
     c.update(kw)
     return c
 
@@ -105,6 +149,12 @@ def cells():
                              id=f"rb-rr-qd{qd}-{e}",
                              args=["-e", e, "-m", "randread", "-d", str(qd),
                                    "-f", DEVICE]))
+    # t/io_uring, the same binary on io_uring and through ring-run.
+    for workload, wid, opts in TIOU_WORKLOADS:
+        for e in ("tiou-uring", "tiou-ring-run"):
+            args = opts + TIOU_COMMON + ([DEVICE] if wid.startswith("rr") else [])
+            out.append(_cell("t/io_uring", workload, e,
+                             id=f"tiou-{wid}-{e[5:]}", args=args))
     # fio: 4 KiB random reads; psync is synchronous, so only at QD 1.
     for qd in (1, 32):
         for e, (opts, ring) in FIO_ENGINES.items():

@@ -71,11 +71,21 @@ def _aggregate(rounds):
     return s
 
 
-def build(mode, rounds, seconds, fio_seconds, cells, kernels, started, duration,
-          repo, partial, fio_engine):
-    """The results document: every number the outputs show, computed once."""
-    watched = ["kmod", "lib", "include", "tools/ringbench", "tools/fio", "tools/bench"]
+def git_state(repo):
+    """The commit a run measures and whether the sources it builds from
+    differ from it: taken when the run starts (the binaries are copied
+    then)."""
+    watched = ["kmod", "lib", "include", "tools/ringbench", "tools/fio", "tools/bench",
+               "tools/ring-run"]
     dirty = _git(repo, "status", "--porcelain", "--untracked-files=no", "--", *watched)
+    return {"commit": _git(repo, "rev-parse", "--short", "HEAD") or "?",
+            "commit_subject": _git(repo, "log", "-1", "--format=%s"),
+            "dirty": bool(dirty)}
+
+
+def build(mode, rounds, seconds, fio_seconds, cells, kernels, started, duration,
+          git, partial, fio_engine):
+    """The results document: every number the outputs show, computed once."""
     data = {
         "schema": SCHEMA,
         "mode": mode,
@@ -85,9 +95,9 @@ def build(mode, rounds, seconds, fio_seconds, cells, kernels, started, duration,
         "seconds_per_fio_cell": fio_seconds,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "duration_s": round(duration, 1),
-        "commit": _git(repo, "rev-parse", "--short", "HEAD") or "?",
-        "commit_subject": _git(repo, "log", "-1", "--format=%s"),
-        "dirty": bool(dirty),
+        "commit": git["commit"],
+        "commit_subject": git["commit_subject"],
+        "dirty": git["dirty"],
         "fio": _version(["fio", "--version"]),
         "qemu": _version(["qemu-system-x86_64", "--version"]),
         "fio_engine": fio_engine,
@@ -161,7 +171,9 @@ def _notes(data):
 def _times(data):
     v = "virtual " if data["mode"] == "icount" else ""
     return (f"{data['seconds_per_cell']:g} {v}s per ringbench cell, "
-            f"{data.get('seconds_per_fio_cell', data['seconds_per_cell']):g} {v}s per fio cell")
+            f"{data.get('seconds_per_fio_cell', data['seconds_per_cell']):g} {v}s per fio"
+            f"{' and t/io_uring' if any(c['suite'] == 't/io_uring' for c in data['cells']) else ''}"
+            " cell")
 
 
 def _target_result(x, em):
@@ -332,7 +344,12 @@ def svg(data):
     # The legend.
     x = 10
     y += 18
+    shown = set()
+    present = {c["engine"] for c in data["cells"]}
     for e, col in matrix.ENGINE_COLOUR.items():
+        if e not in present or (matrix.ENGINE_LABEL[e], col) in shown:
+            continue
+        shown.add((matrix.ENGINE_LABEL[e], col))
         o.append(f'<rect x="{x}" y="{y - 10}" width="12" height="12" fill="{col}"/>')
         o.append(f'<text x="{x + 16}" y="{y}">{_esc(matrix.ENGINE_LABEL[e])}</text>')
         x += 30 + 7 * len(matrix.ENGINE_LABEL[e])

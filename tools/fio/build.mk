@@ -47,3 +47,25 @@ $(FIO_ENGINE): tools/fio/ring-fio.c $(FIO_TREE)/config-host.h lib/libring.a \
 	if [ -n "$$miss" ]; then \
 		echo "$@ needs symbols $$fio does not export:" $$miss >&2; exit 1; fi
 	mv $@.tmp $@
+
+# fio's own benchmark program t/io_uring, from the same tree, as
+# $(BUILD)/tools/fio/t-io_uring: io_uring's yardstick in make bench, run
+# unmodified on io_uring and through tools/ring-run on /dev/ring. Built
+# with the flags fio's Makefile gives it (`make t/io_uring` there), from the
+# four sources of its T_IOU_RING_OBJS, without touching the tree.
+T_IO_URING	:= $(BUILD)/tools/fio/t-io_uring
+T_IO_URING_SRCS	:= t/io_uring.c lib/rand.c lib/pattern.c lib/strntol.c
+T_IO_URING_CFLAGS := -std=gnu99 -O3 -g -ffast-math -D_GNU_SOURCE \
+		     -D_LARGEFILE_SOURCE -D_FILE_OFFSET_BITS=64 -DFIO_INTERNAL \
+		     -DFIO_INC_DEBUG -DBITS_PER_LONG=$(shell getconf LONG_BIT) \
+		     -I$(FIO_TREE) -include $(FIO_TREE)/config-host.h
+
+.PHONY: t-io_uring
+t-io_uring: $(T_IO_URING)
+tests: $(T_IO_URING)
+
+$(T_IO_URING): $(FIO_TREE)/config-host.h tools/fio/build.mk
+	@mkdir -p $(@D)
+	$(CC) $(T_IO_URING_CFLAGS) -o $@.tmp \
+		$(addprefix $(FIO_TREE)/,$(T_IO_URING_SRCS)) -lm -lpthread
+	mv $@.tmp $@

@@ -54,6 +54,8 @@ struct ring_fio_data {
 	unsigned int depth;		/* fio's iodepth: io_us that exist */
 	struct io_u **io_us;		/* by io_u->index, for fixed buffers */
 	struct iovec *iovecs;		/* by io_u->index, READV/WRITEV */
+	int *fds;			/* registerfiles: slot f->engine_pos */
+	unsigned int nr_fds;
 	struct io_u **events;		/* reaped by getevents(), for event() */
 	/* io_us queued since the last commit, in SQE order. */
 	struct io_u **pending;
@@ -67,7 +69,7 @@ static struct fio_option options[] = {
 		.lname	= "High Priority",
 		.type	= FIO_OPT_STR_SET,
 		.off1	= offsetof(struct ring_fio_options, hipri),
-		.help	= "Polled completions: not supported by /dev/ring (rejected)",
+		.help	= "Polled completions (RING_SETUP_IOPOLL: O_DIRECT on a device with poll queues)",
 		.category = FIO_OPT_C_ENGINE,
 		.group	= FIO_OPT_G_INVALID,
 	},
@@ -134,7 +136,7 @@ static struct fio_option options[] = {
 		.lname	= "Register file set",
 		.type	= FIO_OPT_STR_SET,
 		.off1	= offsetof(struct ring_fio_options, registerfiles),
-		.help	= "io_uring's registered files: /dev/ring has none (rejected)",
+		.help	= "Pre-open and register the job's files; SQEs name their slots (FIXED_FILE)",
 		.category = FIO_OPT_C_ENGINE,
 		.group	= FIO_OPT_G_INVALID,
 	},
@@ -160,14 +162,6 @@ static int ring_fio_check_options(struct thread_data *td,
 		log_err("ring: iotlb and fixedbufs are two kinds of buffer: pick one\n");
 		return 1;
 	}
-	if (o->hipri) {
-		log_err("ring: hipri: /dev/ring has no polled completions\n");
-		return 1;
-	}
-	if (o->registerfiles) {
-		log_err("ring: registerfiles: /dev/ring has no registered files\n");
-		return 1;
-	}
 	if (o->sqthread_poll) {
 		log_err("ring: sqthread_poll: /dev/ring has no SQ polling thread\n");
 		return 1;
@@ -187,6 +181,11 @@ static int ring_fio_check_options(struct thread_data *td,
 
 static void ring_fio_free(struct ring_fio_data *rd)
 {
+	unsigned int i;
+
+	for (i = 0; i < rd->nr_fds; i++)
+		close(rd->fds[i]);
+	free(rd->fds);
 	free(rd->io_us);
 	free(rd->iovecs);
 	free(rd->events);
@@ -286,6 +285,9 @@ static int ring_fio_setup(struct thread_data *td)
 	 */
 	memset(&p, 0, sizeof(p));
 	p.flags = RING_SETUP_CQSIZE;
+	/* As fio's io_uring engine: completions found by polling the device. */
+	if (o->hipri)
+		p.flags |= RING_SETUP_IOPOLL;
 	p.cq_entries = sq > rd->depth ? sq : rd->depth;
 	ret = ring_queue_init_params(sq, &rd->ring, &p);
 	if (ret < 0) {
@@ -352,6 +354,61 @@ static void ring_fio_iomem_free(struct thread_data *td)
 	td->orig_buffer = NULL;
 }
 
+/*
+ * registerfiles, as fio's io_uring engine: every file of the job opened
+ * once, here, and registered in its slot (f->engine_pos); open_file and
+ * close_file then only hand out and take back that slot.  The fds stay
+ * open (and the ring's references) until cleanup.
+ */
+static int ring_fio_register_files(struct thread_data *td,
+				   struct ring_fio_data *rd)
+{
+	struct fio_file *f;
+	unsigned int i;
+	int ret = 0;
+
+	rd->fds = calloc(td->o.nr_files, sizeof(*rd->fds));
+	if (!rd->fds)
+		return -ENOMEM;
+	for_each_file(td, f, i) {
+		if (generic_open_file(td, f)) {
+			ret = -(td->error ? td->error : EBADF);
+			break;
+		}
+		rd->fds[i] = f->fd;
+		rd->nr_fds = i + 1;
+		f->engine_pos = i;
+	}
+	if (!ret)
+		ret = ring_register_files(&rd->ring, rd->fds, rd->nr_fds);
+	/* As if closed again: the open_file hook gives the slot back. */
+	for_each_file(td, f, i)
+		f->fd = -1;
+	return ret;
+}
+
+static int ring_fio_open_file(struct thread_data *td, struct fio_file *f)
+{
+	struct ring_fio_data *rd = td->io_ops_data;
+	struct ring_fio_options *o = td->eo;
+
+	if (!rd || !o->registerfiles || !rd->fds)
+		return generic_open_file(td, f);
+	f->fd = rd->fds[f->engine_pos];
+	return 0;
+}
+
+static int ring_fio_close_file(struct thread_data *td, struct fio_file *f)
+{
+	struct ring_fio_data *rd = td->io_ops_data;
+	struct ring_fio_options *o = td->eo;
+
+	if (!rd || !o->registerfiles || !rd->fds)
+		return generic_close_file(td, f);
+	f->fd = -1;
+	return 0;
+}
+
 static int ring_fio_post_init(struct thread_data *td)
 {
 	struct ring_fio_data *rd = td->io_ops_data;
@@ -370,6 +427,13 @@ static int ring_fio_post_init(struct thread_data *td)
 			return 1;
 		}
 	}
+	if (o->registerfiles) {
+		ret = ring_fio_register_files(td, rd);
+		if (ret < 0) {
+			td_verror(td, -ret, "ring_register_files");
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -378,7 +442,8 @@ static void ring_fio_prep_rw(struct thread_data *td, struct ring_fio_data *rd,
 			     struct ring_sqe *sqe, struct io_u *io_u)
 {
 	bool wr = io_u->ddir == DDIR_WRITE;
-	int fd = io_u->file->fd;
+	int fd = o->registerfiles ? (int)io_u->file->engine_pos :
+				    io_u->file->fd;
 
 	if (rd->region) {
 		__u64 iova = (char *)io_u->xfer_buf - (char *)rd->region;
@@ -420,6 +485,8 @@ static void ring_fio_prep_rw(struct thread_data *td, struct ring_fio_data *rd,
 	}
 	if (o->nowait)
 		sqe->rw_flags |= RWF_NOWAIT;
+	if (o->registerfiles)
+		sqe->flags |= RING_SQE_FIXED_FILE;
 }
 
 static enum fio_q_status ring_fio_queue(struct thread_data *td,
@@ -453,11 +520,14 @@ static enum fio_q_status ring_fio_queue(struct thread_data *td,
 	if (!sqe)
 		return FIO_Q_BUSY;
 
-	if (ddir_sync(io_u->ddir))
-		ring_prep_fsync(sqe, io_u->file->fd,
+	if (ddir_sync(io_u->ddir)) {
+		ring_prep_fsync(sqe, o->registerfiles ?
+				(int)io_u->file->engine_pos : io_u->file->fd,
 				io_u->ddir == DDIR_DATASYNC ?
 				RING_FSYNC_DATASYNC : 0);
-	else
+		if (o->registerfiles)
+			sqe->flags |= RING_SQE_FIXED_FILE;
+	} else
 		ring_fio_prep_rw(td, rd, o, sqe, io_u);
 	ring_sqe_set_data(sqe, io_u);
 
@@ -600,7 +670,7 @@ static void ring_fio_cleanup(struct thread_data *td)
 
 	if (!rd)
 		return;
-	/* Closing the ring also unregisters the buffers. */
+	/* Closing the ring also unregisters the buffers and files. */
 	if (rd->ring_ok)
 		ring_queue_exit(&rd->ring);
 	ring_fio_free(rd);
@@ -622,8 +692,8 @@ struct ioengine_ops ioengine = {
 	.getevents		= ring_fio_getevents,
 	.event			= ring_fio_event,
 	.cleanup		= ring_fio_cleanup,
-	.open_file		= generic_open_file,
-	.close_file		= generic_close_file,
+	.open_file		= ring_fio_open_file,
+	.close_file		= ring_fio_close_file,
 	.get_file_size		= generic_get_file_size,
 	.options		= options,
 	.option_struct_size	= sizeof(struct ring_fio_options),
