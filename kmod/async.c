@@ -579,6 +579,39 @@ static void ring_req_fail_queued(struct ring_req *req, int err)
 	ring_req_complete(req, err);
 }
 
+/* Under async_lock: every queued request, to @queued. */
+static void ring_async_take_queued(struct ring_ctx *ctx,
+				   struct list_head *queued)
+{
+	unsigned int c;
+
+	for (c = 0; c < RING_IOWQ_NR; c++) {
+		list_splice_tail_init(&ctx->acct[c].work, queued);
+		ctx->acct[c].nr_queued = 0;
+	}
+}
+
+static void ring_async_fail_queued(struct list_head *queued)
+{
+	struct ring_req *req, *tmp;
+
+	list_for_each_entry_safe(req, tmp, queued, node) {
+		list_del_init(&req->node);
+		ring_req_fail_queued(req, -ECANCELED);
+	}
+}
+
+/* The ring is dying: what reached its queues late is cancelled. */
+static void ring_async_cancel_queued(struct ring_ctx *ctx)
+{
+	LIST_HEAD(queued);
+
+	spin_lock_irq(&ctx->async_lock);
+	ring_async_take_queued(ctx, &queued);
+	spin_unlock_irq(&ctx->async_lock);
+	ring_async_fail_queued(&queued);
+}
+
 /* No worker could start for class @c: without one, nobody runs its queue. */
 static void ring_wq_fail_orphans(struct ring_ctx *ctx, unsigned int c, int err)
 {
@@ -604,6 +637,11 @@ static void ring_wq_create_work(struct work_struct *work)
 					    create_work);
 	unsigned int c;
 
+	/* What reached the queues of a dying ring only ends (see above). */
+	if (READ_ONCE(ctx->dying)) {
+		ring_async_cancel_queued(ctx);
+		return;
+	}
 	ring_workers_reap(ctx, false);
 	for (c = 0; c < RING_IOWQ_NR; c++) {
 		for (;;) {
@@ -657,9 +695,11 @@ static bool ring_async_queue(struct ring_req *req, bool refuse_dying)
 	}
 	/*
 	 * Under the lock: once we let go, cancellation may complete the
-	 * request and teardown free the ring.
+	 * request and teardown free the ring.  On a dying ring create_work
+	 * cancels the queues instead of starting workers: a ring whose
+	 * owner is gone but whose file stays open has nobody else to.
 	 */
-	if (!ctx->dying && ring_wq_needs_worker(ctx, ring_req_class(req)))
+	if (ctx->dying || ring_wq_needs_worker(ctx, ring_req_class(req)))
 		queue_work(ring_wq, &ctx->create_work);
 	if (ctx->dying) {
 		/*
@@ -897,7 +937,9 @@ void ring_async_punt(struct ring_req *req)
 			ring_req_complete(req, -ECANCELED);
 		return;
 	}
-	ring_async_queue_work(req);
+	/* New work: a dying ring may have drained its queues already. */
+	if (!ring_async_queue_new(req))
+		ring_req_complete(req, -ECANCELED);
 }
 
 /*
@@ -928,7 +970,6 @@ void ring_async_cancel_all(struct ring_ctx *ctx)
 	struct ring_req *req, *tmp;
 	LIST_HEAD(polled);
 	LIST_HEAD(queued);
-	unsigned int c;
 
 	spin_lock_irq(&ctx->async_lock);
 	WRITE_ONCE(ctx->dying, true);
@@ -938,10 +979,7 @@ void ring_async_cancel_all(struct ring_ctx *ctx)
 		if (ring_poll_get_ownership(req))
 			list_move_tail(&req->poll.node, &polled);
 	}
-	for (c = 0; c < RING_IOWQ_NR; c++) {
-		list_splice_tail_init(&ctx->acct[c].work, &queued);
-		ctx->acct[c].nr_queued = 0;
-	}
+	ring_async_take_queued(ctx, &queued);
 	list_for_each_entry(worker, &ctx->workers, node)
 		if (worker->cur)
 			send_sig(SIGKILL, worker->task, 1);
@@ -951,10 +989,7 @@ void ring_async_cancel_all(struct ring_ctx *ctx)
 		ring_poll_detach(req);
 		ring_req_complete(req, -ECANCELED);
 	}
-	list_for_each_entry_safe(req, tmp, &queued, node) {
-		list_del_init(&req->node);
-		ring_req_fail_queued(req, -ECANCELED);
-	}
+	ring_async_fail_queued(&queued);
 	ring_chain_cancel_deferred(ctx);
 }
 
@@ -1030,8 +1065,9 @@ void ring_async_teardown(struct ring_ctx *ctx)
 			break;
 	}
 	/*
-	 * Dying: only a budget kick can queue create_work now, and only while
-	 * the ring waits for budget, which create_work itself may start.
+	 * No request left: only a budget kick can queue create_work now, and
+	 * only while the ring waits for budget, which create_work itself may
+	 * start.
 	 */
 	cancel_work_sync(&ctx->create_work);
 	ring_user_unstarve(ctx);

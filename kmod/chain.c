@@ -102,6 +102,19 @@ bool ring_req_defer(struct ring_ctx *ctx, struct ring_req *req)
 	bool defer;
 
 	spin_lock_irq(&ctx->completion_lock);
+	/*
+	 * Nothing joins the list of a dying ring: it was emptied once, and
+	 * a task sharing the mm must not keep it growing.  The request fails
+	 * instead (ring_req_start() only completes it).  ->dying is set
+	 * before cancellation takes this lock to empty the list.
+	 */
+	if (unlikely(READ_ONCE(ctx->dying))) {
+		if (!(req->flags & RING_REQ_F_FAIL))
+			req->res = -ECANCELED;
+		req->flags |= RING_REQ_F_FAIL;
+		spin_unlock_irq(&ctx->completion_lock);
+		return false;
+	}
 	defer = ctx->defer_nr || !ring_req_drained(ctx, req);
 	if (defer) {
 		list_add_tail(&req->node, &ctx->defer_list);
@@ -131,27 +144,24 @@ void ring_defer_release(struct ring_ctx *ctx, struct ring_batch *out)
 }
 
 /*
- * Requests free to start that must not (the ring is dying) complete with
- * -ECANCELED, their chains with them, in one batch.  The defer list is
- * emptied by then (ring_defer_release()): the recursion ends there.
+ * Requests free to start that must not (the ring is dying): each will
+ * complete with -ECANCELED, its chain with it, in the caller's next batch.
  */
-void ring_chain_cancel(struct ring_ctx *ctx, struct ring_batch *reqs)
+void ring_chain_cancel(struct ring_batch *reqs)
 {
 	struct ring_req *req;
 
-	if (!reqs->first)
-		return;
 	for (req = reqs->first; req; req = req->next)
 		if (!(req->flags & RING_REQ_F_FAIL))
 			req->res = -ECANCELED;
-	ring_cq_post_batch(ctx, reqs);
 }
 
 /*
  * Requests free to start (successors, drained requests) outside ENTER: the
- * ring's workers run them, trying first without blocking.
+ * ring's workers run them, trying first without blocking.  Those a dying
+ * ring refuses are left on @start, for the caller to cancel.
  */
-void ring_chain_queue(struct ring_ctx *ctx, struct ring_batch *start)
+void ring_chain_queue(struct ring_batch *start)
 {
 	struct ring_req *req, *next;
 	struct ring_batch refused;
@@ -163,7 +173,9 @@ void ring_chain_queue(struct ring_ctx *ctx, struct ring_batch *start)
 		if (!ring_async_queue_new(req))
 			ring_batch_add(&refused, req);
 	}
-	ring_chain_cancel(ctx, &refused);
+	*start = refused;
+	if (!start->first)
+		start->tail = &start->first;
 }
 
 /* Cancellation: the drained requests that wait end, and their chains. */

@@ -231,20 +231,21 @@ static void ring_req_release_tagged(struct ring_req *req)
 static void ring_cq_post(struct ring_ctx *ctx, struct ring_batch *done,
 			 struct ring_batch *ready)
 {
-	struct ring_batch start;
+	struct ring_batch start, cancelled;
 	struct ring_req *req, *next;
 	unsigned long flags;
-	int nr = 0;
+	int nr;
 	u32 space;
 
 	if (!done->first)
 		return;
-
+again:
 	/*
 	 * Files and buffers are released before the application hears.  A
 	 * cancelled chain joins @done here, and this loop reaches it too.
 	 */
 	ring_batch_init(&start);
+	nr = 0;
 	for (req = done->first; req; req = req->next) {
 		if (unlikely(req->flags & RING_REQ_F_CHAIN))
 			ring_chain_done(ctx, req, done, &start);
@@ -286,16 +287,28 @@ static void ring_cq_post(struct ring_ctx *ctx, struct ring_batch *done,
 	ring_cq_wake(ctx);
 	/* They hold their own inflight counts: the ring stays. */
 	if (unlikely(start.first)) {
-		if (READ_ONCE(ctx->dying)) {
-			ring_chain_cancel(ctx, &start);
-		} else if (ready) {
+		if (ready && !READ_ONCE(ctx->dying)) {
 			*ready->tail = start.first;
 			ready->tail = start.tail;
+			ring_batch_init(&start);
 		} else {
-			ring_chain_queue(ctx, &start);
+			/* What a dying ring refuses stays on @start. */
+			ring_chain_queue(&start);
 		}
 	}
 	ring_inflight_sub(ctx, nr);
+	/*
+	 * A dying ring cancels what would have started: it is posted by this
+	 * loop, never by a nested call, so that however many requests a task
+	 * sharing the mm keeps feeding in, the stack (maybe an IRQ's) stays
+	 * one frame deep.
+	 */
+	if (unlikely(start.first)) {
+		ring_chain_cancel(&start);
+		cancelled = start;
+		done = &cancelled;
+		goto again;
+	}
 }
 
 void ring_cq_post_batch(struct ring_ctx *ctx, struct ring_batch *done)

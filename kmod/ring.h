@@ -389,8 +389,8 @@ void ring_chain_done(struct ring_ctx *ctx, struct ring_req *req,
 		     struct ring_batch *done, struct ring_batch *next);
 bool ring_req_defer(struct ring_ctx *ctx, struct ring_req *req);
 void ring_defer_release(struct ring_ctx *ctx, struct ring_batch *out);
-void ring_chain_cancel(struct ring_ctx *ctx, struct ring_batch *reqs);
-void ring_chain_queue(struct ring_ctx *ctx, struct ring_batch *start);
+void ring_chain_cancel(struct ring_batch *reqs);
+void ring_chain_queue(struct ring_batch *start);
 void ring_chain_cancel_deferred(struct ring_ctx *ctx);
 
 /* rsrc.c */

@@ -200,6 +200,7 @@ struct ring_submit_state {
 	struct ring_batch done;		/* finished, CQEs not posted yet */
 	struct ring_req *link_head;	/* the chain being built, if any */
 	struct ring_req *link_last;
+	bool dying;			/* the ring was when ENTER began */
 };
 
 /*
@@ -363,6 +364,12 @@ static void ring_submit_sqe(struct ring_ctx *ctx, struct ring_req *req,
 
 	req->seq = ctx->submit_seq++;
 	ret = ring_req_init(req, sqe);
+	/*
+	 * The owner is gone (a task sharing its mm submits): every request
+	 * fails as if cancelled in flight, and nothing of it runs.
+	 */
+	if (unlikely(s->dying) && !ret)
+		ret = -ECANCELED;
 	if (unlikely(ret)) {
 		/* Its chain fails as a whole, and runs no member (io_uring). */
 		req->res = ret;
@@ -393,6 +400,7 @@ static int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit)
 	int ret = 0;
 
 	ring_batch_init(&s.done);
+	s.dying = READ_ONCE(ctx->dying);
 	/* Pairs with the application's store-release of sq.tail. */
 	nr = smp_load_acquire(&rings->sq.tail) - head;
 	nr = min3(nr, to_submit, ctx->sq_entries);

@@ -28,6 +28,9 @@
  *     chain and drained requests pending: nothing leaks (module stats,
  *     the pipes' other ends see the files released, VmPin of a registered
  *     buffer);
+ *   - a process sharing the owner's mm and files (clone, not a thread)
+ *     that goes on submitting after the owner's exit: every SQE of every
+ *     kind -ECANCELED at once, nothing runs, nothing hangs or leaks;
  *   - a chain across a full CQ: through the backlog, in order;
  *   - registered files and buffers (FIXED_FILE, READ_FIXED/WRITE_FIXED)
  *     in chains.
@@ -2233,6 +2236,138 @@ static void test_exec_pending_holder_sock(void **state)
 	owner_gone_holder(true, true);
 }
 
+/*
+ * The owner exits while a process sharing its mm and file table (clone
+ * with CLONE_VM | CLONE_FILES, not a thread) keeps the ring and goes on
+ * submitting: once the ring is dying, every SQE of every kind (drained,
+ * linked, ASYNC, a READ that would wait, a WRITE) completes at once with
+ * -ECANCELED and nothing of it runs (the WRITEs' pipe stays empty), round
+ * after round, without a hang; the ring and its requests are freed when
+ * that process exits.
+ */
+#define FEED_ROUNDS	300
+#define FEED_SQES	7
+
+struct feed_args {
+	struct ring ring;
+	int p0, q1;
+	pid_t feeder;		/* reported to the test through the shared page */
+	unsigned rounds;	/* rounds done, for the report */
+};
+
+static int feeder_fn(void *arg)
+{
+	struct feed_args *a = arg;
+	struct ring *ring = &a->ring;
+	struct ring_cqe got[FEED_SQES];
+	long long deadline = now_ns() + settle_ms() * 1000000LL;
+	static char rbuf[16];
+	unsigned r, i;
+
+	/* Until the owner's exit has made the ring dying, a NOP succeeds. */
+	for (;;) {
+		q_nop(ring, 1, 0);
+		CHILD_EXPECT(ring_submit(ring), 1, "ENTER of a NOP");
+		CHILD_EXPECT(reap(ring, got, 1, settle_ms()), 1,
+			     "the NOP's CQE");
+		if (got[0].res == ECANC)
+			break;
+		CHILD_EXPECT(got[0].res, 0, "a NOP before the ring is dying");
+		CHILD_CHECK(now_ns() < deadline, "the ring is not dying %d ms "
+			    "after its owner exited", settle_ms());
+		usleep(10000);
+	}
+	for (r = 0; r < FEED_ROUNDS; r++) {
+		q_nop(ring, 10, F_DRAIN);
+		q_nop(ring, 11, F_LINK);
+		q_write(ring, a->q1, "x", 1, 0, 12, F_LINK);
+		q_nop(ring, 13, 0);
+		q_nop(ring, 14, F_ASYNC);
+		q_read(ring, a->p0, rbuf, sizeof(rbuf), 0, 15, 0);
+		q_write(ring, a->q1, "y", 1, 0, 16, r & 1 ? F_ASYNC : 0);
+		CHILD_EXPECT(ring_submit(ring), FEED_SQES, "round %u: ENTER", r);
+		CHILD_EXPECT(reap(ring, got, FEED_SQES, settle_ms()),
+			     FEED_SQES, "round %u: CQEs within %d ms", r,
+			     settle_ms());
+		for (i = 0; i < FEED_SQES; i++)
+			CHILD_CHECK(got[i].res == ECANC, "round %u: CQE %llu "
+				    "res %d (%s), expected -ECANCELED", r,
+				    (unsigned long long)got[i].user_data,
+				    got[i].res, errstr(got[i].res));
+		a->rounds = r + 1;
+	}
+	CHILD_CHECK(!reap(ring, got, 1, 50), "a CQE more: 0x%llx %d",
+		    (unsigned long long)got[0].user_data, got[0].res);
+	ring_queue_exit(ring);
+	_exit(0);
+}
+
+static void dying_owner_child(void *arg)
+{
+	struct feed_args *a = arg;
+	size_t stack_sz = 256 << 10;
+	char *stack;
+	pid_t pid;
+
+	CHILD_EXPECT(ring_queue_init(16, &a->ring, 0), 0, "ring_queue_init");
+	stack = mmap(NULL, stack_sz, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	CHILD_CHECK(stack != MAP_FAILED, "mmap of a stack");
+	/* CLONE_PARENT: the test reaps the feeder. */
+	pid = clone(feeder_fn, stack + stack_sz,
+		    CLONE_VM | CLONE_FILES | CLONE_PARENT | SIGCHLD, a);
+	CHILD_CHECK(pid > 0, "clone: %s", strerror(errno));
+	a->feeder = pid;
+	/* The owner process goes; its mm and files stay with the feeder. */
+	_exit(0);
+}
+
+static void test_dying_feed(void **state)
+{
+	static struct child_report *rep;
+	struct feed_args *a;
+	struct ring_stats base;
+	int p[2], q[2], st;
+	pid_t pid;
+
+	(void)state;
+	require_ring();
+	signal(SIGPIPE, SIG_IGN);
+	stats_baseline(&base);
+	xpipe(p);
+	xpipe(q);
+	if (!rep)
+		rep = child_report_new();
+	a = mmap(NULL, sizeof(*a), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (a == MAP_FAILED)
+		fail_msg("mmap shared: %s", strerror(errno));
+	memset(a, 0, sizeof(*a));
+	a->p0 = p[0];
+	a->q1 = q[1];
+	a->feeder = -1;
+	pid = spawn_child(dying_owner_child, a, rep);
+	wait_child(pid, rep, "the owner of a ring fed after its exit");
+	if (a->feeder <= 0)
+		fail_msg("no feeder pid from the owner");
+	if (waitpid(a->feeder, &st, 0) != a->feeder)
+		fail_msg("waitpid of the feeder: %s", strerror(errno));
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		fail_msg("the feeder after %u of %d rounds (status 0x%x): %s",
+			 a->rounds, FEED_ROUNDS, st,
+			 rep->msg[0] ? rep->msg : "no message");
+	print_message("# %u rounds of %d SQEs, all -ECANCELED\n", a->rounds,
+		      FEED_SQES);
+	/* Nothing ran: no WRITE reached the pipe. */
+	expect_pipe_empty(q[0], "SQEs submitted to a dying ring");
+	expect_stats(&base, "a dying ring fed by a process sharing its mm");
+	munmap(a, sizeof(*a));
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+}
+
 /* ---- tests: full CQ -------------------------------------------------------------- */
 
 /*
@@ -2431,6 +2566,7 @@ int main(void)
 		cmocka_unit_test(test_exit_pending_holder),
 		cmocka_unit_test(test_exec_pending_holder),
 		cmocka_unit_test(test_exec_pending_holder_sock),
+		cmocka_unit_test(test_dying_feed),
 		cmocka_unit_test(test_cq_full_chain),
 		cmocka_unit_test(test_fixed_chain),
 	};
