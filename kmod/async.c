@@ -598,6 +598,7 @@ static void ring_async_fail_queued(struct list_head *queued)
 	list_for_each_entry_safe(req, tmp, queued, node) {
 		list_del_init(&req->node);
 		ring_req_fail_queued(req, -ECANCELED);
+		cond_resched();
 	}
 }
 
@@ -716,7 +717,8 @@ static bool ring_async_queue(struct ring_req *req, bool refuse_dying)
 
 /*
  * For what has been waiting (a retry, a wake-up): once the ring is dying,
- * it still reaches the queue, which cancellation and teardown drain.
+ * it still reaches the queue, which create_work (queued for it),
+ * cancellation and teardown drain.
  */
 void ring_async_queue_work(struct ring_req *req)
 {

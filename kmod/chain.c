@@ -92,6 +92,29 @@ static bool ring_req_drained(struct ring_ctx *ctx, struct ring_req *req)
 	       (s32)(ctx->done_seq - req->seq) >= 0;
 }
 
+/* The requests of the chain @req heads (1 for a request alone). */
+static u32 ring_chain_len(const struct ring_req *req)
+{
+	u32 n = 0;
+
+	for (; req; req = req->link)
+		n++;
+	return n;
+}
+
+/*
+ * Submission, under uring_lock: may another SQE be taken while requests
+ * wait behind a drain?  Every one taken now would wait too; a completion
+ * that frees them handles each (maybe in an interrupt), so their number
+ * is bounded: about one SQ ring's worth (a chain being built when the
+ * bound is reached may add to it).
+ */
+bool ring_defer_full(struct ring_ctx *ctx)
+{
+	return READ_ONCE(ctx->defer_nr) &&
+	       READ_ONCE(ctx->defer_reqs) >= ctx->sq_entries;
+}
+
 /*
  * Submission, under uring_lock: @req (a chain's head, or alone) must wait
  * for earlier requests, or behind others that do.  True: it is on the
@@ -119,6 +142,8 @@ bool ring_req_defer(struct ring_ctx *ctx, struct ring_req *req)
 	if (defer) {
 		list_add_tail(&req->node, &ctx->defer_list);
 		WRITE_ONCE(ctx->defer_nr, ctx->defer_nr + 1);
+		WRITE_ONCE(ctx->defer_reqs,
+			   ctx->defer_reqs + ring_chain_len(req));
 	}
 	spin_unlock_irq(&ctx->completion_lock);
 	return defer;
@@ -126,19 +151,23 @@ bool ring_req_defer(struct ring_ctx *ctx, struct ring_req *req)
 
 /*
  * Under completion_lock, after done_seq moved: what may start now, in
- * order.  On a dying ring, all of it: it is cancelled at once, and no
- * completion is left to release the rest later.
+ * order.  On a dying ring, nothing: cancellation, which follows every
+ * setting of ->dying, takes the whole list off and completes it in
+ * process context, not here, maybe in an interrupt.
  */
 void ring_defer_release(struct ring_ctx *ctx, struct ring_batch *out)
 {
-	bool dying = READ_ONCE(ctx->dying);
 	struct ring_req *req, *tmp;
 
+	if (READ_ONCE(ctx->dying))
+		return;
 	list_for_each_entry_safe(req, tmp, &ctx->defer_list, node) {
-		if (!dying && !ring_req_drained(ctx, req))
+		if (!ring_req_drained(ctx, req))
 			break;
 		list_del_init(&req->node);
 		WRITE_ONCE(ctx->defer_nr, ctx->defer_nr - 1);
+		WRITE_ONCE(ctx->defer_reqs,
+			   ctx->defer_reqs - ring_chain_len(req));
 		ring_batch_add(out, req);
 	}
 }
@@ -187,11 +216,13 @@ void ring_chain_cancel_deferred(struct ring_ctx *ctx)
 	spin_lock_irq(&ctx->completion_lock);
 	list_splice_init(&ctx->defer_list, &deferred);
 	WRITE_ONCE(ctx->defer_nr, 0);
+	WRITE_ONCE(ctx->defer_reqs, 0);
 	spin_unlock_irq(&ctx->completion_lock);
 
 	list_for_each_entry_safe(req, tmp, &deferred, node) {
 		list_del_init(&req->node);
 		ring_req_complete(req, req->flags & RING_REQ_F_FAIL ? req->res :
 								   -ECANCELED);
+		cond_resched();
 	}
 }

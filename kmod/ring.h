@@ -129,7 +129,8 @@ struct ring_ctx {
 	u32 iopoll_nr;
 	/* RING_SQE_IO_DRAIN: requests waiting for earlier ones, in order. */
 	struct list_head defer_list;
-	u32 defer_nr;
+	u32 defer_nr;			/* chains (or lone requests) on it */
+	u32 defer_reqs;			/* requests in them: at most ~sq_entries */
 
 	/* Fixed buffers, under uring_lock (rsrc.c). */
 	struct ring_buf **bufs;
@@ -388,6 +389,7 @@ void ring_iopoll_reap_all(struct ring_ctx *ctx);
 void ring_chain_done(struct ring_ctx *ctx, struct ring_req *req,
 		     struct ring_batch *done, struct ring_batch *next);
 bool ring_req_defer(struct ring_ctx *ctx, struct ring_req *req);
+bool ring_defer_full(struct ring_ctx *ctx);
 void ring_defer_release(struct ring_ctx *ctx, struct ring_batch *out);
 void ring_chain_cancel(struct ring_batch *reqs);
 void ring_chain_queue(struct ring_batch *start);

@@ -200,7 +200,6 @@ struct ring_submit_state {
 	struct ring_batch done;		/* finished, CQEs not posted yet */
 	struct ring_req *link_head;	/* the chain being built, if any */
 	struct ring_req *link_last;
-	bool dying;			/* the ring was when ENTER began */
 };
 
 /*
@@ -366,9 +365,10 @@ static void ring_submit_sqe(struct ring_ctx *ctx, struct ring_req *req,
 	ret = ring_req_init(req, sqe);
 	/*
 	 * The owner is gone (a task sharing its mm submits): every request
-	 * fails as if cancelled in flight, and nothing of it runs.
+	 * fails as if cancelled in flight, and nothing of it runs.  Read for
+	 * each SQE: once a drain found the ring dying, no later one starts.
 	 */
-	if (unlikely(s->dying) && !ret)
+	if (unlikely(READ_ONCE(ctx->dying)) && !ret)
 		ret = -ECANCELED;
 	if (unlikely(ret)) {
 		/* Its chain fails as a whole, and runs no member (io_uring). */
@@ -400,7 +400,6 @@ static int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit)
 	int ret = 0;
 
 	ring_batch_init(&s.done);
-	s.dying = READ_ONCE(ctx->dying);
 	/* Pairs with the application's store-release of sq.tail. */
 	nr = smp_load_acquire(&rings->sq.tail) - head;
 	nr = min3(nr, to_submit, ctx->sq_entries);
@@ -420,9 +419,13 @@ static int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit)
 		}
 		idx = array_index_nospec(idx, ctx->sq_entries);
 
+		/* Leave this SQE in the ring for the next ENTER. */
+		if (unlikely(ring_defer_full(ctx))) {
+			ret = -EAGAIN;
+			break;
+		}
 		req = ring_req_alloc(ctx);
 		if (unlikely(!req)) {
-			/* Leave this SQE in the ring for the next ENTER. */
 			ret = -EAGAIN;
 			break;
 		}

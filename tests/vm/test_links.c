@@ -1306,6 +1306,103 @@ static void test_drain(void **state)
 }
 
 /*
+ * Requests waiting behind a drain are bounded: about one SQ ring's worth
+ * (sq_entries).  Past that ENTER takes no SQE (-EAGAIN, the SQE stays in
+ * the SQ ring) until the drain frees them; then all complete in order and
+ * the SQE left behind is submitted by the next ENTER.
+ */
+static void test_drain_bound(void **state)
+{
+	struct ring_stats base;
+	struct want w[9];
+	struct ring ring;
+	char pb[16];
+	int p[2], i;
+
+	(void)state;
+	require_ring();
+	stats_baseline(&base);
+	xpipe(p);
+	ring_init_or_fail(&ring, 8);
+
+	q_read(&ring, p[0], pb, sizeof(pb), 0, 1, 0);
+	q_nop(&ring, 2, F_DRAIN);
+	submit_n(&ring, 2, "READ, DRAIN");
+	for (i = 3; i <= 9; i++)
+		q_nop(&ring, (__u64)i, 0);
+	submit_n(&ring, 7, "7 NOPs behind the DRAIN");
+	expect_ret_msg(fdinfo_get(ring.ring_fd, "Deferred"), 8,
+		       "fdinfo Deferred: the DRAIN and 7 NOPs");
+	q_nop(&ring, 10, 0);
+	expect_ret_msg(ring_submit(&ring), -EAGAIN,
+		       "ENTER with sq_entries requests waiting behind a drain");
+	expect_ret_msg(ring_sq_ready(&ring), 1, "the SQE left in the SQ ring");
+	expect_pending(&ring, &base, 9, "the READ and what waits behind it");
+
+	assert_int_equal(write(p[1], "go", 2), 2);
+	w[0] = (struct want){ 1, 2 };
+	for (i = 1; i < 9; i++)
+		w[i] = (struct want){ (__u64)i + 1, 0 };
+	expect_seq(&ring, w, 9, "the READ, the DRAIN, the NOPs");
+	submit_n(&ring, 1, "the SQE left behind");
+	expect_seq(&ring, (struct want[]){ { 10, 0 } }, 1,
+		   "the NOP left behind");
+	close(p[0]);
+	close(p[1]);
+	finish(&ring, &base, "the bound on drained requests");
+}
+
+/* The owner exits with a full SQ ring's worth waiting behind a drain. */
+static void drain_full_child(void *arg)
+{
+	int *p = arg;
+	struct ring ring;
+	static char pb[16];
+	unsigned n = 0;
+	int ret;
+
+	CHILD_EXPECT(ring_queue_init(4096, &ring, 0), 0, "ring_queue_init");
+	q_read(&ring, p[0], pb, sizeof(pb), 0, 1, 0);
+	q_nop(&ring, 2, F_DRAIN);
+	CHILD_EXPECT(ring_submit(&ring), 2, "READ, DRAIN");
+	for (;;) {
+		struct ring_sqe *sqe;
+
+		/* What a short count left in the SQ ring goes again. */
+		while ((sqe = ring_get_sqe(&ring))) {
+			ring_prep_nop(sqe);
+			sqe->user_data = 3;
+		}
+		ret = ring_submit(&ring);
+		if (ret == -EAGAIN)
+			break;
+		CHILD_CHECK(ret > 0 && n < 4 * 4096, "ENTER of NOPs behind a "
+			    "drain: %d (%s) after %u", ret, errstr(ret), n);
+		n += (unsigned)ret;
+	}
+	CHILD_CHECK(n >= 4095 && n < 2 * 4096, "%u NOPs taken behind a drain "
+		    "of a 4096-entry ring", n);
+	snprintf(child_rep->note, sizeof(child_rep->note),
+		 "%u NOPs waiting behind the drain at exit", n);
+	_exit(0);
+}
+
+static void test_drain_bound_exit(void **state)
+{
+	struct ring_stats base;
+	int p[2];
+
+	(void)state;
+	require_ring();
+	stats_baseline(&base);
+	xpipe(p);
+	run_child(drain_full_child, p, "the owner exits with a full drain");
+	expect_stats(&base, "the owner's exit with a full drain");
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
  * DRAIN and chains: a chain ending in a pipe READ holds back a DRAIN;
  * DRAIN on a member drains the whole chain (its head waits for an earlier
  * READ too, and what follows waits for the whole chain).
@@ -2555,6 +2652,8 @@ int main(void)
 		cmocka_unit_test(test_skip_success),
 		cmocka_unit_test(test_skip_link_rules),
 		cmocka_unit_test(test_drain),
+		cmocka_unit_test(test_drain_bound),
+		cmocka_unit_test(test_drain_bound_exit),
 		cmocka_unit_test(test_drain_chain),
 		cmocka_unit_test(test_drain_skip),
 		cmocka_unit_test(test_async),
