@@ -387,8 +387,11 @@ static void ring_submit_sqe(struct ring_ctx *ctx, struct ring_req *req,
 	ring_submit_link(ctx, req, sqe->flags, s);
 }
 
-/* Consume up to @to_submit SQEs; called with uring_lock held. */
-static int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit)
+/*
+ * Consume up to @to_submit SQEs; called with uring_lock held.  *@full:
+ * it stopped because requests waiting behind drains reached their bound.
+ */
+static int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit, bool *full)
 {
 	struct ring_rings *rings = ctx->rings;
 	u32 head = ctx->cached_sq_head;
@@ -421,6 +424,7 @@ static int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit)
 
 		/* Leave this SQE in the ring for the next ENTER. */
 		if (unlikely(ring_defer_full(ctx))) {
+			*full = true;
 			ret = -EAGAIN;
 			break;
 		}
@@ -621,9 +625,18 @@ static long ring_do_enter(struct ring_ctx *ctx, const struct ring_enter_arg *e)
 	ring_cq_flush_backlog(ctx);
 
 	if (e->to_submit) {
+		bool full = false;
+
 		mutex_lock(&ctx->uring_lock);
-		submitted = ring_submit_sqes(ctx, e->to_submit);
+		submitted = ring_submit_sqes(ctx, e->to_submit, &full);
 		mutex_unlock(&ctx->uring_lock);
+		/*
+		 * Stopped by the bound on drained requests: what frees them
+		 * may be the very wait asked for (on an IOPOLL ring, the
+		 * poll), so go on to it instead of failing.
+		 */
+		if (submitted < 0 && full && (e->flags & RING_ENTER_GETEVENTS))
+			submitted = 0;
 		if (submitted < 0)
 			return submitted;
 	}

@@ -157,6 +157,52 @@ static void test_polled_rw(void **state)
 	free(rbuf);
 }
 
+/*
+ * The bound on requests waiting behind a drain, on an IOPOLL ring: a
+ * polled READ, a DRAIN behind it and NOPs up to sq_entries.  Another
+ * ENTER that also asks to wait must poll (which completes the READ and
+ * frees the rest), not fail with -EAGAIN before polling, which would
+ * leave a submit-and-wait loop spinning forever.
+ */
+static void test_drain_bound_polls(void **state)
+{
+	unsigned char *buf = xalloc(BS);
+	struct ring_cqe cqes[9];
+	struct ring_stats base;
+	struct ring_sqe *sqe;
+	struct ring ring;
+	unsigned i;
+	int fd;
+
+	require_ring();
+	fd = open_nullb_direct();
+	stats_baseline(&base);
+	iopoll_ring(&ring, 8);
+	ring_prep_read(ring_get_sqe(&ring), fd, buf, BS, 0);
+	sqe = ring_get_sqe(&ring);
+	ring_prep_nop(sqe);
+	ring_sqe_set_flags(sqe, RING_SQE_IO_DRAIN);
+	assert_int_equal(ring_submit(&ring), 2);
+	for (i = 0; i < 7; i++)
+		ring_prep_nop(ring_get_sqe(&ring));
+	assert_int_equal(ring_submit(&ring), 7);
+	ring_prep_nop(ring_get_sqe(&ring));
+	/* Nothing taken (the bound), but the wait polls: 0, not -EAGAIN. */
+	expect_ret_msg(ring_submit_and_wait(&ring, 1), 0,
+		       "ENTER(1, 1, GETEVENTS) at the bound on an IOPOLL ring");
+	assert_int_equal(poll_reap(&ring, cqes, 9), 9);
+	expect_ret_msg(cqes[0].res, BS, "the polled READ");
+	for (i = 1; i < 9; i++)
+		expect_ret_msg(cqes[i].res, 0, "NOP %u behind the drain", i);
+	assert_int_equal(ring_submit(&ring), 1);
+	assert_int_equal(poll_reap(&ring, cqes, 1), 1);
+	expect_inflight0(&ring, "after the drain's bound");
+	ring_queue_exit(&ring);
+	close(fd);
+	expect_stats(&base, "the drain's bound on an IOPOLL ring");
+	free(buf);
+}
+
 /* A blocking wait (min_complete 1) polls until the read is there. */
 static void test_wait_polls(void **state)
 {
@@ -301,6 +347,7 @@ static void test_close_in_flight(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_polled_rw),
 	cmocka_unit_test(test_wait_polls),
+	cmocka_unit_test(test_drain_bound_polls),
 	cmocka_unit_test(test_refusals),
 	cmocka_unit_test(test_polled_chain),
 	cmocka_unit_test(test_close_in_flight),

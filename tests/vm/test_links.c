@@ -1316,6 +1316,7 @@ static void test_drain_bound(void **state)
 	struct ring_stats base;
 	struct want w[9];
 	struct ring ring;
+	struct delayed d;
 	char pb[16];
 	int p[2], i;
 
@@ -1339,7 +1340,11 @@ static void test_drain_bound(void **state)
 	expect_ret_msg(ring_sq_ready(&ring), 1, "the SQE left in the SQ ring");
 	expect_pending(&ring, &base, 9, "the READ and what waits behind it");
 
-	assert_int_equal(write(p[1], "go", 2), 2);
+	/* Asked to wait too, it waits (the READ completes meanwhile): 0. */
+	delayed_write(&d, p[1], "go", 2, 50);
+	expect_ret_msg(ring_submit_and_wait(&ring, 1), 0,
+		       "ENTER(1, 1, GETEVENTS) at the bound");
+	delayed_join(&d);
 	w[0] = (struct want){ 1, 2 };
 	for (i = 1; i < 9; i++)
 		w[i] = (struct want){ (__u64)i + 1, 0 };
