@@ -103,11 +103,11 @@ static u32 ring_chain_len(const struct ring_req *req)
 }
 
 /*
- * Submission, under uring_lock: may another SQE be taken while requests
- * wait behind a drain?  Every one taken now would wait too; a completion
- * that frees them handles each (maybe in an interrupt), so their number
- * is bounded: about one SQ ring's worth (a chain being built when the
- * bound is reached may add to it).
+ * Submission, under uring_lock, once per ENTER: may it take SQEs while
+ * requests wait behind a drain?  Every one it takes would wait too; a
+ * completion that frees them handles each (maybe in an interrupt), so
+ * their number is bounded: none once sq_entries wait, so fewer than
+ * 2 * sq_entries ever do.
  */
 bool ring_defer_full(struct ring_ctx *ctx)
 {

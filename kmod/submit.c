@@ -402,6 +402,14 @@ static int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit, bool *full)
 	struct ring_sqe sqe;
 	int ret = 0;
 
+	/*
+	 * Checked once per ENTER, so that an ENTER takes all its SQEs or
+	 * none because of it: fewer than 2 * sq_entries ever wait.
+	 */
+	if (unlikely(ring_defer_full(ctx))) {
+		*full = true;
+		return -EAGAIN;
+	}
 	ring_batch_init(&s.done);
 	/* Pairs with the application's store-release of sq.tail. */
 	nr = smp_load_acquire(&rings->sq.tail) - head;
@@ -422,14 +430,9 @@ static int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit, bool *full)
 		}
 		idx = array_index_nospec(idx, ctx->sq_entries);
 
-		/* Leave this SQE in the ring for the next ENTER. */
-		if (unlikely(ring_defer_full(ctx))) {
-			*full = true;
-			ret = -EAGAIN;
-			break;
-		}
 		req = ring_req_alloc(ctx);
 		if (unlikely(!req)) {
+			/* Leave this SQE in the ring for the next ENTER. */
 			ret = -EAGAIN;
 			break;
 		}

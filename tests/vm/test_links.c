@@ -1306,10 +1306,11 @@ static void test_drain(void **state)
 }
 
 /*
- * Requests waiting behind a drain are bounded: about one SQ ring's worth
- * (sq_entries).  Past that ENTER takes no SQE (-EAGAIN, the SQE stays in
- * the SQ ring) until the drain frees them; then all complete in order and
- * the SQE left behind is submitted by the next ENTER.
+ * Requests waiting behind a drain are bounded: an ENTER that finds
+ * sq_entries of them takes no SQE (-EAGAIN, the SQE stays in the SQ
+ * ring; with GETEVENTS it waits instead) until the drain frees them; then
+ * all complete in order and the SQE left behind is submitted by the next
+ * ENTER.
  */
 static void test_drain_bound(void **state)
 {
