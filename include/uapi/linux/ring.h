@@ -68,8 +68,8 @@ struct ring_params {
 	__u32	sq_entries;	/* in: 1..RING_MAX_ENTRIES; out: rounded */
 	__u32	cq_entries;	/* in with RING_SETUP_CQSIZE; out: actual */
 	__u32	flags;		/* in: RING_SETUP_* */
-	__u32	sq_thread_cpu;	/* must be 0 */
-	__u32	sq_thread_idle;	/* must be 0 */
+	__u32	sq_thread_cpu;	/* RING_SETUP_SQ_AFF: its CPU; else 0 */
+	__u32	sq_thread_idle;	/* RING_SETUP_SQPOLL: ms idle before it sleeps */
 	__u32	features;	/* out: RING_FEAT_* */
 	__u32	wq_fd;		/* must be 0 */
 	__u32	resv[3];	/* must be 0 */
@@ -79,6 +79,8 @@ struct ring_params {
 
 /* ring_params.flags (io_uring's values). */
 #define RING_SETUP_IOPOLL	(1U << 0)	/* O_DIRECT I/O completed by polling */
+#define RING_SETUP_SQPOLL	(1U << 1)	/* a kernel thread consumes the SQ */
+#define RING_SETUP_SQ_AFF	(1U << 2)	/* SQPOLL thread on sq_thread_cpu */
 #define RING_SETUP_CQSIZE	(1U << 3)	/* cq_entries is given */
 #define RING_SETUP_CLAMP	(1U << 4)	/* clamp entries to the maximum */
 #define RING_SETUP_R_DISABLED	(1U << 6)	/* no ENTER until ENABLE_RINGS */
@@ -102,6 +104,7 @@ struct ring_params {
 #define RING_FEAT_CQE_SKIP	(1U << 11)	/* RING_SQE_CQE_SKIP_SUCCESS */
 
 /* SQ ring flags, written by the kernel (io_uring's values). */
+#define RING_SQ_NEED_WAKEUP	(1U << 0)	/* SQPOLL thread asleep: SQ_WAKEUP */
 #define RING_SQ_CQ_OVERFLOW	(1U << 1)	/* completions wait in the backlog */
 
 /* mmap offsets. */
@@ -148,8 +151,8 @@ struct ring_enter {
 };
 
 #define RING_ENTER_GETEVENTS	(1U << 0)
-#define RING_ENTER_SQ_WAKEUP	(1U << 1)	/* no SQ thread: ignored */
-#define RING_ENTER_SQ_WAIT	(1U << 2)	/* no SQ thread: ignored */
+#define RING_ENTER_SQ_WAKEUP	(1U << 1)	/* wake the SQPOLL thread */
+#define RING_ENTER_SQ_WAIT	(1U << 2)	/* SQPOLL: wait for an SQ slot */
 #define RING_ENTER_EXT_ARG	(1U << 3)	/* arg is a ring_getevents_arg */
 
 /*
