@@ -80,6 +80,7 @@ struct ring_user {
 	kuid_t uid;
 	unsigned int rings;
 	unsigned int nr_workers;
+	unsigned int nr_sq;		/* SQPOLL threads (sqpoll.c) */
 	struct list_head starved;	/* rings waiting for budget */
 };
 
@@ -162,6 +163,26 @@ static void ring_user_uncharge_worker(struct ring_user *user)
 		/* Under the lock: teardown unlists the ring before it waits. */
 		queue_work(ring_wq, &next->create_work);
 	}
+	spin_unlock(&ring_users_lock);
+}
+
+/* One more SQPOLL thread for @user, if it has fewer than @max. */
+bool ring_user_charge_sq(struct ring_user *user, unsigned int max)
+{
+	bool ok;
+
+	spin_lock(&ring_users_lock);
+	ok = user->nr_sq < max;
+	if (ok)
+		user->nr_sq++;
+	spin_unlock(&ring_users_lock);
+	return ok;
+}
+
+void ring_user_uncharge_sq(struct ring_user *user)
+{
+	spin_lock(&ring_users_lock);
+	user->nr_sq--;
 	spin_unlock(&ring_users_lock);
 }
 
@@ -362,13 +383,26 @@ static void ring_exit_watch_fn(struct work_struct *work)
 		return;
 	}
 	spin_lock_irq(&ctx->async_lock);
+	/* The SQPOLL thread too, while it holds the mm (sqpoll.c). */
+	busy = ctx->sq_busy;
 	list_for_each_entry(worker, &ctx->workers, node)
 		busy |= worker->cur != NULL;
-	/* Teardown sets ->dying under this lock before it cancels us. */
-	if (busy && !ctx->dying)
+	if (busy)
+		ring_exit_watch_arm(ctx);
+	spin_unlock_irq(&ctx->async_lock);
+}
+
+/*
+ * Under async_lock, by whoever starts to run in the owner's memory: the
+ * watch runs until nobody does.  A no-op while it is pending, and once the
+ * ring is dying: teardown sets ->dying under this lock before it cancels
+ * the watch.
+ */
+void ring_exit_watch_arm(struct ring_ctx *ctx)
+{
+	if (!ctx->dying)
 		queue_delayed_work(system_unbound_wq, &ctx->exit_watch,
 				   RING_EXIT_WATCH);
-	spin_unlock_irq(&ctx->async_lock);
 }
 
 /* Run @req (a worker owns it) in the owner's mm, with its submitter's creds. */
@@ -450,11 +484,7 @@ static int ring_worker_fn(void *data)
 			acct->nr_idle--;
 			worker->cur = req;
 			dying = ctx->dying;
-			/* A no-op while it is pending: one watch per ring. */
-			if (!dying)
-				queue_delayed_work(system_unbound_wq,
-						   &ctx->exit_watch,
-						   RING_EXIT_WATCH);
+			ring_exit_watch_arm(ctx);
 			spin_unlock_irq(&ctx->async_lock);
 
 			ring_worker_run(req, dying);
@@ -958,6 +988,7 @@ static void ring_async_stop_workers(struct ring_ctx *ctx)
 	list_for_each_entry(worker, &ctx->workers, node)
 		if (worker->cur)
 			send_sig(SIGKILL, worker->task, 1);
+	ring_sqpoll_interrupt(ctx);
 	spin_unlock_irqrestore(&ctx->async_lock, flags);
 }
 
@@ -985,6 +1016,7 @@ void ring_async_cancel_all(struct ring_ctx *ctx)
 	list_for_each_entry(worker, &ctx->workers, node)
 		if (worker->cur)
 			send_sig(SIGKILL, worker->task, 1);
+	ring_sqpoll_interrupt(ctx);
 	spin_unlock_irq(&ctx->async_lock);
 
 	list_for_each_entry_safe(req, tmp, &polled, poll.node) {
@@ -1041,6 +1073,8 @@ void ring_async_teardown(struct ring_ctx *ctx)
 	remove_wait_queue(&ctx->owner_pid->wait_pidfd, &ctx->owner_wait);
 	/* ->dying first (under async_lock): nothing arms the watch again. */
 	ring_async_stop_workers(ctx);
+	/* Before the drain below: it submits nothing more. */
+	ring_sqpoll_stop(ctx);
 	cancel_delayed_work_sync(&ctx->exit_watch);
 	cancel_work_sync(&ctx->owner_work);
 	put_pid(ctx->owner_pid);

@@ -37,6 +37,7 @@ void ring_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "CqTags:\t%u\n", READ_ONCE(ctx->tags_owed));
 	seq_printf(m, "FileSlots:\t%u\n", READ_ONCE(ctx->nr_files));
 	ring_async_show_fdinfo(ctx, m);
+	ring_sqpoll_show_fdinfo(ctx, m);
 	/*
 	 * The region may be unregistered meanwhile: hold it still.  But only
 	 * if uring_lock is free: its owner may sleep in a copy from user

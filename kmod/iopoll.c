@@ -75,7 +75,7 @@ static void ring_iopoll_reap(struct ring_ctx *ctx, struct list_head *list,
  * One round: take the list, poll and reap it, put back what is left.
  * Returns the number of requests reaped.  With uring_lock held.
  */
-static unsigned int ring_iopoll_round(struct ring_ctx *ctx, bool spin)
+unsigned int ring_iopoll_round(struct ring_ctx *ctx, bool spin)
 {
 	struct ring_batch done;
 	struct ring_req *req;

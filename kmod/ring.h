@@ -179,6 +179,15 @@ struct ring_ctx {
 	struct work_struct exit_work;	/* teardown away from the closer */
 	struct list_head mm_node;	/* rmm->rings */
 	bool dying;			/* owner or ring gone: cancel, never run */
+
+	/* RING_SETUP_SQPOLL (sqpoll.c); sq_busy under async_lock. */
+	struct task_struct *sq_task;	/* a reference, for kthread_stop() */
+	wait_queue_head_t sq_wait;	/* it sleeps here: SQ_WAKEUP */
+	wait_queue_head_t sq_space_wait;	/* ENTER's SQ_WAIT */
+	unsigned long sq_idle;		/* jiffies it polls before sleeping */
+	const struct cred *sq_creds;	/* the creator's: it submits as them */
+	unsigned long sq_fsize;		/* and with their RLIMIT_FSIZE */
+	bool sq_busy;			/* holds the mm: the exit watch runs */
 };
 
 /* Bytes already moved and where the next attempt starts, for retries. */
@@ -335,6 +344,7 @@ void ring_req_issue(struct ring_req *req, unsigned int issue_flags,
 		    struct ring_batch *done);
 void ring_req_complete(struct ring_req *req, int res);
 void ring_submit_flush(struct ring_ctx *ctx, struct ring_batch *done);
+int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit, bool *full);
 int ring_req_get_file(struct ring_req *req, const struct ring_sqe *sqe);
 
 /* async.c */
@@ -354,6 +364,19 @@ void ring_async_cancel_all(struct ring_ctx *ctx);
 int ring_register_iowq_max_workers(struct ring_ctx *ctx, void __user *arg,
 				   unsigned int nr);
 void ring_async_show_fdinfo(struct ring_ctx *ctx, struct seq_file *m);
+void ring_exit_watch_arm(struct ring_ctx *ctx);
+bool ring_user_charge_sq(struct ring_user *user, unsigned int max);
+void ring_user_uncharge_sq(struct ring_user *user);
+
+/* sqpoll.c */
+int ring_sqpoll_params_check(const struct ring_params *p);
+int ring_sqpoll_create(struct ring_ctx *ctx, const struct ring_params *p);
+void ring_sqpoll_start(struct ring_ctx *ctx);
+void ring_sqpoll_wake(struct ring_ctx *ctx);
+void ring_sqpoll_interrupt(struct ring_ctx *ctx);
+void ring_sqpoll_stop(struct ring_ctx *ctx);
+int ring_sqpoll_enter(struct ring_ctx *ctx, u32 to_submit, u32 flags);
+void ring_sqpoll_show_fdinfo(struct ring_ctx *ctx, struct seq_file *m);
 
 /* cq.c */
 /* A CQE that is no request's (a buffer's or file's tag), allocated early. */
@@ -383,6 +406,7 @@ bool ring_sq_has_space(struct ring_ctx *ctx);
 /* iopoll.c */
 void ring_iopoll_add(struct ring_req *req);
 int ring_iopoll_getevents(struct ring_ctx *ctx, u32 min_complete);
+unsigned int ring_iopoll_round(struct ring_ctx *ctx, bool spin);
 void ring_iopoll_reap_all(struct ring_ctx *ctx);
 
 /* chain.c */

@@ -20,7 +20,8 @@
  * work (COOP_TASKRUN, so TASKRUN_FLAG never shows), and posts completions
  * without the waiter's help, which DEFER_TASKRUN allows but does not need.
  */
-#define RING_SETUP_FLAGS	(RING_SETUP_IOPOLL | RING_SETUP_CQSIZE | \
+#define RING_SETUP_FLAGS	(RING_SETUP_IOPOLL | RING_SETUP_SQPOLL | \
+				 RING_SETUP_SQ_AFF | RING_SETUP_CQSIZE | \
 				 RING_SETUP_CLAMP | \
 				 RING_SETUP_R_DISABLED | RING_SETUP_SUBMIT_ALL | \
 				 RING_SETUP_COOP_TASKRUN | \
@@ -38,6 +39,16 @@
 				 RING_FEAT_RW_CUR_POS | \
 				 RING_FEAT_CUR_PERSONALITY | RING_FEAT_EXT_ARG | \
 				 RING_FEAT_RSRC_TAGS | RING_FEAT_CQE_SKIP)
+
+/*
+ * SINGLE_ISSUER's one submitting thread: on an SQPOLL ring that is the SQ
+ * thread, and any thread may enter (io_uring).
+ */
+static bool ring_single_issuer(const struct ring_ctx *ctx)
+{
+	return (ctx->setup_flags & RING_SETUP_SINGLE_ISSUER) &&
+	       !(ctx->setup_flags & RING_SETUP_SQPOLL);
+}
 
 /* @n entries, at most @max (clamped with RING_SETUP_CLAMP), power of 2. */
 static int ring_entries(u32 n, u32 max, u32 flags, u32 *out)
@@ -68,8 +79,11 @@ static int ring_params_check(struct ring_params *p)
 	if ((p->flags & RING_SETUP_DEFER_TASKRUN) &&
 	    !(p->flags & RING_SETUP_SINGLE_ISSUER))
 		return -EINVAL;
-	/* No SQ thread, no shared workqueue: their fields must stay zero. */
-	if (p->sq_thread_cpu || p->sq_thread_idle || p->wq_fd)
+	ret = ring_sqpoll_params_check(p);
+	if (ret)
+		return ret;
+	/* No shared workqueue (ATTACH_WQ): its field must stay zero. */
+	if (p->wq_fd)
 		return -EINVAL;
 	for (i = 0; i < ARRAY_SIZE(p->resv); i++)
 		if (p->resv[i])
@@ -188,13 +202,16 @@ int ring_setup(struct ring_ctx *ctx, struct ring_params __user *uparams)
 	ctx->setup_flags = p.flags;
 	ctx->r_disabled = p.flags & RING_SETUP_R_DISABLED;
 	/* A disabled ring gets its issuer when it is enabled. */
-	if ((p.flags & RING_SETUP_SINGLE_ISSUER) && !ctx->r_disabled)
+	if (ring_single_issuer(ctx) && !ctx->r_disabled)
 		ctx->issuer = get_pid(task_pid(current));
 	/* Nonzero only under a fuzzer that asked for workers' coverage. */
 	ctx->kcov_handle = kcov_common_handle();
 	ret = ring_async_setup(ctx);
 	if (ret)
 		goto err_free_rings;
+	ret = ring_sqpoll_create(ctx, &p);
+	if (ret)
+		goto err_async_teardown;
 
 	ring_fill_offsets(&p);
 	ret = -EFAULT;
@@ -205,6 +222,7 @@ int ring_setup(struct ring_ctx *ctx, struct ring_params __user *uparams)
 	atomic_long_inc(&ring_stats.rings);
 	/* Pairs with the acquire in ring_ctx_get(): all of the above first. */
 	smp_store_release(&ctx->ready, true);
+	ring_sqpoll_start(ctx);
 	mutex_unlock(&ctx->uring_lock);
 	return 0;
 
@@ -270,9 +288,10 @@ int ring_enable_rings(struct ring_ctx *ctx)
 {
 	if (!ctx->r_disabled)
 		return -EBADFD;
-	if (ctx->setup_flags & RING_SETUP_SINGLE_ISSUER)
+	if (ring_single_issuer(ctx))
 		ctx->issuer = get_pid(task_pid(current));
 	/* Pairs with the acquire in ring_enter_allowed(): issuer first. */
 	smp_store_release(&ctx->r_disabled, false);
+	ring_sqpoll_wake(ctx);
 	return 0;
 }

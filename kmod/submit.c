@@ -143,6 +143,9 @@ int ring_req_get_file(struct ring_req *req, const struct ring_sqe *sqe)
 	if (sqe->flags & RING_SQE_FIXED_FILE)
 		req->file = ring_file_get_fixed(req->ctx, (u32)sqe->fd,
 						&req->file_node);
+	/* The SQPOLL thread has no file table: registered files only. */
+	else if (unlikely(req->ctx->setup_flags & RING_SETUP_SQPOLL))
+		return -EBADF;
 	else
 		req->file = fget(sqe->fd);
 	if (unlikely(!req->file))
@@ -391,7 +394,7 @@ static void ring_submit_sqe(struct ring_ctx *ctx, struct ring_req *req,
  * Consume up to @to_submit SQEs; called with uring_lock held.  *@full:
  * it stopped because requests waiting behind drains reached their bound.
  */
-static int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit, bool *full)
+int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit, bool *full)
 {
 	struct ring_rings *rings = ctx->rings;
 	u32 head = ctx->cached_sq_head;
@@ -617,7 +620,7 @@ static long ring_do_enter(struct ring_ctx *ctx, const struct ring_enter_arg *e)
 	int submitted = 0;
 	int ret;
 
-	/* No SQ thread: SQ_WAKEUP and SQ_WAIT have nothing to do, as io_uring. */
+	/* Without an SQ thread SQ_WAKEUP and SQ_WAIT do nothing, as io_uring. */
 	if (e->flags & ~RING_ENTER_FLAGS || e->resv)
 		return -EINVAL;
 	ret = ring_enter_allowed(ctx, e);
@@ -627,7 +630,11 @@ static long ring_do_enter(struct ring_ctx *ctx, const struct ring_enter_arg *e)
 	/* Any ENTER tells us the application may have freed CQ slots. */
 	ring_cq_flush_backlog(ctx);
 
-	if (e->to_submit) {
+	if (unlikely(ctx->setup_flags & RING_SETUP_SQPOLL)) {
+		submitted = ring_sqpoll_enter(ctx, e->to_submit, e->flags);
+		if (submitted < 0)
+			return submitted;
+	} else if (e->to_submit) {
 		bool full = false;
 
 		mutex_lock(&ctx->uring_lock);
@@ -649,8 +656,13 @@ static long ring_do_enter(struct ring_ctx *ctx, const struct ring_enter_arg *e)
 
 		/* As io_uring, arg is read only by a call that waits. */
 		ret = ring_get_wait_arg(e, &w);
-		/* As io_uring's, a polled wait spins and takes no sigmask. */
-		if (!ret && (ctx->setup_flags & RING_SETUP_IOPOLL))
+		/*
+		 * As io_uring's, a polled wait spins and takes no sigmask; on
+		 * an SQPOLL ring the thread polls, and ENTER waits.
+		 */
+		if (!ret && (ctx->setup_flags &
+			     (RING_SETUP_IOPOLL | RING_SETUP_SQPOLL)) ==
+			    RING_SETUP_IOPOLL)
 			ret = ring_iopoll_getevents(ctx, e->min_complete);
 		else if (!ret)
 			ret = ring_wait_cqes(ctx, e->min_complete, &w);

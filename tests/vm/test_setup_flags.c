@@ -77,8 +77,7 @@ static void test_flags_refused(void **state)
 		RING_SETUP_DEFER_TASKRUN,
 		RING_SETUP_DEFER_TASKRUN | RING_SETUP_TASKRUN_FLAG,
 		RING_SETUP_DEFER_TASKRUN | RING_SETUP_COOP_TASKRUN,
-		1U << 1,	/* SQPOLL */
-		1U << 2,	/* SQ_AFF */
+		RING_SETUP_SQ_AFF,	/* without SQPOLL */
 		1U << 5,	/* ATTACH_WQ */
 		1U << 10,	/* SQE128 */
 		1U << 11,	/* CQE32 */
