@@ -20,7 +20,11 @@
  *    kernel load-acquires it before overwriting those slots.
  * Values only the app writes (CQ head, its own SQ tail copy) and only the
  * kernel writes and nobody orders against (flags, overflow) use relaxed
- * loads.
+ * loads.  One more with RING_SETUP_SQPOLL (a kernel thread consumes the SQ
+ * and advances its head at any time): the thread sets RING_SQ_NEED_WAKEUP,
+ * then looks at the SQ tail before it sleeps; the app stores the tail, then
+ * a full barrier, then reads the flags, so that one of the two sees the
+ * other and no SQE is left behind a sleeping thread (ring_submit wakes it).
  */
 #ifndef LIBRING_H
 #define LIBRING_H
@@ -99,8 +103,15 @@ int ring_queue_init_params(unsigned entries, struct ring *ring,
 int ring_queue_init(unsigned entries, struct ring *ring, unsigned flags);
 void ring_queue_exit(struct ring *ring);
 
+/*
+ * Submission hands the SQEs to the kernel; on an SQPOLL ring the thread
+ * takes them and ENTER is made only to wake it, to wait or to flush the CQ
+ * backlog.  Both return the number of SQEs handed over.
+ */
 int ring_submit(struct ring *ring);
 int ring_submit_and_wait(struct ring *ring, unsigned wait_nr);
+/* SQPOLL: wait until the thread has freed an SQ slot (else: 0 at once). */
+int ring_sqring_wait(struct ring *ring);
 int ring_wait_cqe_nr(struct ring *ring, struct ring_cqe **cqe_ptr,
 		     unsigned wait_nr);
 unsigned ring_peek_batch_cqe(struct ring *ring, struct ring_cqe **cqes,
@@ -345,7 +356,10 @@ static inline void ring_prep_write_iova(struct ring_sqe *sqe, int fd,
 /* SQEs handed out by ring_get_sqe() and not yet consumed by the kernel. */
 static inline unsigned ring_sq_ready(const struct ring *ring)
 {
-	/* The real head: a short submit leaves entries in the ring. */
+	/*
+	 * The real head: a short submit leaves entries in the ring, and an
+	 * SQ thread advances it on its own (acquire: its slots are free).
+	 */
 	return ring->sq.sqe_tail -
 	       __atomic_load_n(ring->sq.khead, __ATOMIC_ACQUIRE);
 }

@@ -15,15 +15,15 @@ static bool cq_ring_needs_flush(const struct ring *ring)
 /*
  * Publishes the SQEs handed out since the last flush: their slots go into
  * the SQ array, then the tail is store-released so that the kernel, which
- * load-acquires it, sees complete entries. Returns how many entries the
- * kernel has not consumed yet (including ones from an earlier short submit).
+ * load-acquires it, sees complete entries. Returns how many it published.
  */
 static unsigned flush_sq(struct ring *ring)
 {
 	struct ring_sq *sq = &ring->sq;
 	unsigned tail = sq->sqe_tail;
+	unsigned published = tail - sq->sqe_head;
 
-	if (sq->sqe_head != tail) {
+	if (published) {
 		unsigned ktail = __atomic_load_n(sq->ktail, __ATOMIC_RELAXED);
 
 		for (; sq->sqe_head != tail; sq->sqe_head++, ktail++)
@@ -31,17 +31,53 @@ static unsigned flush_sq(struct ring *ring)
 				sq->sqe_head & sq->ring_mask;
 		__atomic_store_n(sq->ktail, ktail, __ATOMIC_RELEASE);
 	}
-	return tail - __atomic_load_n(sq->khead, __ATOMIC_ACQUIRE);
+	return published;
+}
+
+/*
+ * The SQ thread sets NEED_WAKEUP, then looks at the tail once more before
+ * it sleeps. The full barrier orders our tail store before the flags load,
+ * so that at least one side sees the other: without it the thread could
+ * sleep on SQEs we think it will take.
+ */
+static bool sq_thread_asleep(const struct ring *ring)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return __atomic_load_n(ring->sq.kflags, __ATOMIC_RELAXED) &
+	       RING_SQ_NEED_WAKEUP;
+}
+
+/*
+ * With an SQ thread, ENTER never consumes SQEs: it is needed only to wake
+ * the thread (when SQEs wait for it) or to wait or flush the CQ backlog.
+ * Returns the SQEs this call handed to the thread, as ENTER does.
+ */
+static int submit_sqpoll(struct ring *ring, unsigned wait_nr, bool getevents)
+{
+	unsigned published = flush_sq(ring);
+	unsigned flags = getevents ? RING_ENTER_GETEVENTS : 0;
+
+	/* Entries the thread has not taken: also an earlier failed wakeup's. */
+	if (ring_sq_ready(ring) && sq_thread_asleep(ring))
+		flags |= RING_ENTER_SQ_WAKEUP;
+	if (!flags)
+		return (int)published;
+	return ring_enter(ring->enter_ring_fd, published, wait_nr, flags);
 }
 
 static int submit(struct ring *ring, unsigned wait_nr)
 {
-	unsigned submitted = flush_sq(ring);
 	bool getevents = wait_nr || cq_ring_needs_flush(ring);
+	unsigned pending;
 
-	if (!submitted && !getevents)
+	if (ring->flags & RING_SETUP_SQPOLL)
+		return submit_sqpoll(ring, wait_nr, getevents);
+	flush_sq(ring);
+	/* Including the entries an earlier short submit left in the ring. */
+	pending = ring_sq_ready(ring);
+	if (!pending && !getevents)
 		return 0;
-	return ring_enter(ring->enter_ring_fd, submitted, wait_nr,
+	return ring_enter(ring->enter_ring_fd, pending, wait_nr,
 			  getevents ? RING_ENTER_GETEVENTS : 0);
 }
 
@@ -53,6 +89,17 @@ int ring_submit(struct ring *ring)
 int ring_submit_and_wait(struct ring *ring, unsigned wait_nr)
 {
 	return submit(ring, wait_nr);
+}
+
+/*
+ * Only an SQ thread frees slots on its own: wait (interruptibly) for it to
+ * take one when the SQ ring is full, as liburing's io_uring_sqring_wait.
+ */
+int ring_sqring_wait(struct ring *ring)
+{
+	if (!(ring->flags & RING_SETUP_SQPOLL) || ring_sq_space_left(ring))
+		return 0;
+	return ring_enter(ring->enter_ring_fd, 0, 0, RING_ENTER_SQ_WAIT);
 }
 
 /*

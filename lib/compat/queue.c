@@ -8,8 +8,8 @@
  * There is no timeout SQE to fall back on (ring has no IORING_OP_TIMEOUT):
  * waits with a timeout always use IORING_ENTER_EXT_ARG, and a kernel
  * without it says so (-EINVAL) rather than the wait silently not timing
- * out.  No SQ thread either (ring refuses IORING_SETUP_SQPOLL), so every
- * submission is an ENTER.
+ * out.  With IORING_SETUP_SQPOLL the kernel thread consumes the SQ, and a
+ * submission enters only to wake it, as liburing 2.3's sq_ring_needs_enter.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -44,6 +44,28 @@ static bool cq_needs_flush(const struct ring *ring)
 static bool cq_needs_enter(const struct ring *ring)
 {
 	return (ring->flags & LU_SETUP_IOPOLL) || cq_needs_flush(ring);
+}
+
+/*
+ * Whether @submit SQEs need an ENTER: always without an SQ thread; with
+ * one, only when it sleeps (adding SQ_WAKEUP to *flags).  The thread sets
+ * NEED_WAKEUP, then looks at the tail once more: the full barrier orders
+ * our tail store before the flags load, so one side sees the other.
+ */
+static bool sq_needs_enter(const struct ring *ring, unsigned submit,
+			   unsigned *flags)
+{
+	if (!submit)
+		return false;
+	if (!(ring->flags & LU_SETUP_SQPOLL))
+		return true;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(ring->sq.kflags, __ATOMIC_RELAXED) &
+	    LU_SQ_NEED_WAKEUP) {
+		*flags |= RING_ENTER_SQ_WAKEUP;
+		return true;
+	}
+	return false;
 }
 
 static int enter(struct ring *ring, unsigned submit, unsigned wait_nr,
@@ -107,11 +129,15 @@ static int get_cqe(struct ring *ring, struct ring_cqe **cqe_ptr,
 		unsigned ready = peek(ring, &cqe);
 		unsigned flags = wait_flags(ring, w, ready, entered);
 		bool wait = flags & RING_ENTER_GETEVENTS;
+		bool sq = sq_needs_enter(ring, w->submit, &flags);
 		int ret;
 
-		if (!wait && !w->submit) {
+		if (!wait && !sq) {
+			/* An awake SQ thread takes them without an ENTER. */
+			w->submitted += w->submit;
 			if (!cqe && !w->wait_nr && !w->submitted)
 				err = -EAGAIN;
+			w->submit = 0;
 			break;
 		}
 		if (entered && w->timeout) {
@@ -215,15 +241,18 @@ int io_uring_submit_and_wait_timeout(struct ring *ring,
 	return ret < 0 ? ret : (int)submitted;
 }
 
+/* liburing 2.3's __io_uring_submit: SQEs pending, or what ENTER says. */
 static int submit(struct ring *ring, unsigned wait_nr, bool getevents)
 {
 	unsigned pending = flush_sq(ring);
 	bool wait = getevents || wait_nr || cq_needs_enter(ring);
+	unsigned flags = 0;
 
-	if (!pending && !wait)
-		return 0;
-	return enter(ring, pending, wait_nr, wait ? RING_ENTER_GETEVENTS : 0,
-		     NULL, 0);
+	if (!sq_needs_enter(ring, pending, &flags) && !wait)
+		return (int)pending;
+	if (wait)
+		flags |= RING_ENTER_GETEVENTS;
+	return enter(ring, pending, wait_nr, flags, NULL, 0);
 }
 
 int io_uring_submit(struct ring *ring)
@@ -277,7 +306,10 @@ struct ring_sqe *io_uring_get_sqe(struct ring *ring)
 	return &sq->sqes[sq->sqe_tail++ & sq->ring_mask];
 }
 
-/* Only with an SQ thread, which ring has not: the kernel answers. */
+/*
+ * Called by the inline io_uring_sqring_wait() on an SQPOLL ring with a
+ * full SQ: the kernel waits until its thread has freed a slot.
+ */
 int __io_uring_sqring_wait(struct ring *ring)
 {
 	return enter(ring, 0, 0, RING_ENTER_SQ_WAIT, NULL, 0);

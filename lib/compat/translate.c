@@ -76,7 +76,12 @@ static int copy_out(void *user, const void *src, size_t n)
 
 /* ---- setup ---------------------------------------------------------- */
 
-/* Zero what io_uring ignores, so that ring's stricter checks do not see it. */
+/*
+ * Zero what io_uring ignores, so that ring's stricter checks do not see it:
+ * sq_thread_idle without SQPOLL, sq_thread_cpu without SQPOLL and SQ_AFF
+ * (SQ_AFF alone is refused by both, from the flag), wq_fd without
+ * ATTACH_WQ (which ring refuses).
+ */
 static int params_to_ring(unsigned entries, const struct ring_params *in,
 			  struct ring_params *out)
 {
@@ -90,8 +95,9 @@ static int params_to_ring(unsigned entries, const struct ring_params *in,
 	out->cq_entries = in->cq_entries;
 	out->flags = in->flags;
 	if (in->flags & LU_SETUP_SQPOLL) {
-		out->sq_thread_cpu = in->sq_thread_cpu;
 		out->sq_thread_idle = in->sq_thread_idle;
+		if (in->flags & RING_SETUP_SQ_AFF)
+			out->sq_thread_cpu = in->sq_thread_cpu;
 	}
 	if (in->flags & LU_SETUP_ATTACH_WQ)
 		out->wq_fd = in->wq_fd;

@@ -37,7 +37,8 @@ unit-check: $(UNIT_TESTS)
 
 # The io_uring compatibility layer (lib/compat/build.mk): the translator's
 # object linked in directly (hidden in the libraries) with ioctl wrapped
-# for test_compat_translate; the shim's syscall() for test_compat_preload;
+# for test_compat_translate; the drop-in's submission paths for
+# test_compat_queue; the shim's syscall() for test_compat_preload;
 # the layout pinned against <liburing.h> by test_compat_layout.
 $(BUILD)/tests/unit/test_compat_translate: tests/unit/test_compat_translate.c \
 		$(COMPAT_XL_OBJ) $(COMPAT_HDRS)
@@ -51,6 +52,14 @@ $(BUILD)/tests/unit/test_compat_preload: tests/unit/test_compat_preload.c \
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(USER_CFLAGS) -o $@ $< $(COMPAT_DIR)/preload.o \
 		$(COMPAT_DIR)/trap.o $(COMPAT_XL_OBJ) -lcmocka -ldl -lpthread
+
+# test_compat_queue: the drop-in's queue.c with xl_enter defined by the
+# test (it records each ENTER), on a ring in plain memory.
+$(BUILD)/tests/unit/test_compat_queue: tests/unit/test_compat_queue.c \
+		$(COMPAT_DIR)/queue.o $(COMPAT_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(USER_CFLAGS) -Ilib/compat -o $@ $< \
+		$(COMPAT_DIR)/queue.o -lcmocka
 
 $(BUILD)/tests/unit/test_compat_layout: tests/unit/test_compat_layout.c \
 		$(COMPAT_HDRS)

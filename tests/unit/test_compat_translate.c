@@ -212,25 +212,69 @@ static void test_setup_translates(void **state)
 	close(fd);
 }
 
-static void test_setup_sqpoll_attach_fields(void **state)
+/* One SETUP through the translator: what reached the ioctl. */
+static void setup_thread_fields(unsigned flags, unsigned *cpu,
+				unsigned *idle)
 {
 	struct ring_params p;
 	int fd;
 
 	memset(&p, 0, sizeof(p));
-	p.flags = LU_SETUP_SQPOLL | LU_SETUP_ATTACH_WQ;
+	p.flags = flags;
 	p.sq_thread_cpu = 3;
 	p.sq_thread_idle = 100;
-	p.wq_fd = 5;
 	io.fake = true;
 	fd = xl_setup(4, &p);
 	assert_true(fd >= 0);
-	/* Passed on: the kernel decides (ring has neither: EINVAL). */
-	assert_int_equal(io.arg.p.sq_thread_cpu, 3);
-	assert_int_equal(io.arg.p.sq_thread_idle, 100);
+	assert_int_equal(io.arg.p.flags, flags);
+	*cpu = io.arg.p.sq_thread_cpu;
+	*idle = io.arg.p.sq_thread_idle;
+	/* The caller's fields stay as given. */
+	assert_int_equal(p.sq_thread_cpu, 3);
+	assert_int_equal(p.sq_thread_idle, 100);
+	close(fd);
+}
+
+/*
+ * SQPOLL passes sq_thread_idle, SQ_AFF with it sq_thread_cpu; io_uring
+ * ignores each without its flag, and ring would refuse it, so it is
+ * zeroed.  SQ_AFF without SQPOLL is the kernel's to refuse.
+ */
+static void test_setup_sqpoll_fields(void **state)
+{
+	unsigned cpu, idle;
+
+	setup_thread_fields(LU_SETUP_SQPOLL | RING_SETUP_SQ_AFF, &cpu, &idle);
+	assert_int_equal(cpu, 3);
+	assert_int_equal(idle, 100);
+	setup_thread_fields(LU_SETUP_SQPOLL, &cpu, &idle);
+	assert_int_equal(cpu, 0);
+	assert_int_equal(idle, 100);
+	setup_thread_fields(RING_SETUP_SQ_AFF, &cpu, &idle);
+	assert_int_equal(cpu, 0);
+	assert_int_equal(idle, 0);
+	setup_thread_fields(LU_SETUP_SQPOLL | RING_SETUP_IOPOLL, &cpu, &idle);
+	assert_int_equal(cpu, 0);
+	assert_int_equal(idle, 100);
+}
+
+/* ATTACH_WQ's wq_fd goes to the module, whose EINVAL comes back. */
+static void test_setup_attach_wq(void **state)
+{
+	struct ring_params p;
+	unsigned fds;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = LU_SETUP_SQPOLL | LU_SETUP_ATTACH_WQ;
+	p.wq_fd = 5;
+	io.fake = true;
+	io.err = EINVAL;
+	fds = open_fds();
+	assert_int_equal(xl_setup(4, &p), -EINVAL);
+	assert_int_equal(io.calls, 1);
 	assert_int_equal(io.arg.p.wq_fd, 5);
 	assert_int_equal(io.arg.p.flags, LU_SETUP_SQPOLL | LU_SETUP_ATTACH_WQ);
-	close(fd);
+	assert_int_equal(open_fds(), fds);
 }
 
 static void test_setup_resv(void **state)
@@ -693,7 +737,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TEST(test_setup_translates),
-		TEST(test_setup_sqpoll_attach_fields),
+		TEST(test_setup_sqpoll_fields),
+		TEST(test_setup_attach_wq),
 		TEST(test_setup_resv),
 		TEST(test_setup_errors),
 		TEST(test_setup_bad_pointer),

@@ -166,25 +166,33 @@ static void test_open_fails(void **state)
 	assert_int_equal(fk_live_objects(), 0);
 }
 
+static void expect_params_error(unsigned entries, struct ring_params *p,
+				int err)
+{
+	unsigned maps = fk_stats.maps;
+	struct ring ring;
+
+	assert_int_equal(ring_queue_init_params(entries, &ring, p), err);
+	assert_int_equal(fk_stats.maps, maps);
+	assert_nothing_left();
+}
+
 static void expect_setup_error(unsigned entries, unsigned flags,
 			       unsigned cq_entries, int err)
 {
 	struct ring_params p;
-	struct ring ring;
 
 	memset(&p, 0, sizeof(p));
 	p.flags = flags;
 	p.cq_entries = cq_entries;
-	assert_int_equal(ring_queue_init_params(entries, &ring, &p), err);
-	assert_int_equal(fk_stats.maps, 0);
-	assert_nothing_left();
+	expect_params_error(entries, &p, err);
 }
 
 static void test_setup_rejected(void **state)
 {
 	expect_setup_error(0, 0, 0, -EINVAL);
 	expect_setup_error(RING_MAX_ENTRIES + 1, 0, 0, -EINVAL);
-	expect_setup_error(8, 1U << 1, 0, -EINVAL);	/* SQPOLL: unknown */
+	expect_setup_error(8, RING_SETUP_SQ_AFF, 0, -EINVAL); /* no SQPOLL */
 	expect_setup_error(8, RING_SETUP_CQSIZE, 0, -EINVAL);
 	expect_setup_error(8, RING_SETUP_CQSIZE, 4, -EINVAL);
 	expect_setup_error(8, RING_SETUP_CQSIZE, RING_MAX_CQ_ENTRIES + 1,
@@ -193,6 +201,35 @@ static void test_setup_rejected(void **state)
 	expect_setup_error(8, 0, 0, -ENOMEM);
 	assert_int_equal(fk_stats.opens, 7);
 	assert_int_equal(fk_stats.setups, 0);
+}
+
+/*
+ * SQPOLL's parameters reach the kernel as given and the ring remembers the
+ * flag (submission depends on it); the kernel's refusals come back as they
+ * are, with nothing left open.
+ */
+static void test_setup_sqpoll(void **state)
+{
+	struct ring_params p;
+	struct ring ring;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = RING_SETUP_SQPOLL | RING_SETUP_SQ_AFF;
+	p.sq_thread_idle = 50;
+	p.sq_thread_cpu = 1;
+	assert_int_equal(ring_queue_init_params(8, &ring, &p), 0);
+	assert_int_equal(ring.flags, RING_SETUP_SQPOLL | RING_SETUP_SQ_AFF);
+	assert_int_equal(fk_params(ring.ring_fd)->sq_thread_idle, 50);
+	assert_int_equal(fk_params(ring.ring_fd)->sq_thread_cpu, 1);
+	ring_queue_exit(&ring);
+
+	memset(&p, 0, sizeof(p));
+	p.sq_thread_idle = 50;		/* without SQPOLL */
+	expect_params_error(8, &p, -EINVAL);
+	p.flags = RING_SETUP_SQPOLL;
+	p.sq_thread_cpu = 1;		/* without SQ_AFF */
+	expect_params_error(8, &p, -EINVAL);
+	assert_int_equal(fk_stats.setups, 1);
 }
 
 static void expect_mmap_failure(bool single, int nth, int err)
@@ -246,6 +283,7 @@ int main(void)
 		FK_TEST(test_ring_dev_env),
 		FK_TEST(test_open_fails),
 		FK_TEST(test_setup_rejected),
+		FK_TEST(test_setup_sqpoll),
 		FK_TEST(test_mmap_fails),
 		FK_TEST(test_two_rings),
 	};

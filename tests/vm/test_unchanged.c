@@ -226,6 +226,19 @@ static const struct fio_case fio_cases[] = {
 	{ "randread QD 32 hipri fixedbufs registerfiles", true,
 	  { "--rw=randread", "--iodepth=32", "--direct=1", "--hipri=1",
 	    "--fixedbufs=1", "--registerfiles=1" } },
+	/*
+	 * SQPOLL (ring's kernel thread; fio's engine turns registerfiles on
+	 * with it and commits without io_uring_enter while the thread is
+	 * awake): it must run and verify, on the device and on a file.
+	 */
+	{ "randwrite verify=crc32c sqthread_poll registerfiles", true,
+	  { "--rw=randwrite", "--iodepth=16", "--direct=1",
+	    "--sqthread_poll=1", "--registerfiles=1", "--verify=crc32c",
+	    "--do_verify=1" } },
+	{ "file randwrite buffered verify=crc32c sqthread_poll", false,
+	  { "--rw=randwrite", "--iodepth=8", "--direct=0",
+	    "--sqthread_poll=1", "--verify=crc32c", "--do_verify=1",
+	    "--fsync=16" } },
 	{ "file randrw buffered verify=crc32c", false,
 	  { "--rw=randwrite", "--iodepth=8", "--direct=0",
 	    "--verify=crc32c", "--do_verify=1", "--fsync=16" } },
@@ -320,47 +333,6 @@ static void test_fio_null_blk(void **state)
 	run_fio_cases(true);
 }
 
-/*
- * What ring does not have yet (issue 12) fails as on a kernel without it:
- * fio says so and exits, nothing crashes or hangs.
- */
-static void test_fio_refused(void **state)
-{
-	static const char *const opts[] = {
-		"--sqthread_poll=1",
-	};
-	const struct fio_case c = { "refused", true, { "--rw=randread",
-				    "--iodepth=4", "--direct=1" } };
-	struct target t;
-	unsigned i;
-
-	require_ring();
-	find_repo();
-	if (access("/usr/bin/fio", X_OK))
-		SKIP_BECAUSE("no /usr/bin/fio (Debian's fio package)");
-	disable_io_uring();
-	target_open(&t, TGT_NULLB, true, 0, 32 << 20);
-	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
-		char *argv[24], buf[1][PATH_MAX + 16];
-		int n, ret;
-
-		fio_argv(&c, t.path, true, argv, buf);
-		for (n = 0; argv[n]; n++)
-			;
-		argv[n++] = (char *)opts[i];
-		argv[n] = NULL;
-		ret = run_denied(argv, out, sizeof(out));
-		if (ret == 0 || ret >= 126) {
-			print_tail(opts[i]);
-			fail_msg("ring-run fio %s: exit %d, want fio's error exit",
-				 opts[i], ret);
-		}
-		printf("# refused as without the feature: fio %s (exit %d)\n",
-		       opts[i], ret);
-	}
-	target_close(&t);
-}
-
 static void test_fio_ext4_file(void **state)
 {
 	run_fio_cases(false);
@@ -429,7 +401,6 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_io_uring_is_off),
 	cmocka_unit_test(test_fio_null_blk),
 	cmocka_unit_test(test_fio_ext4_file),
-	cmocka_unit_test(test_fio_refused),
 	cmocka_unit_test(test_t_io_uring),
 };
 

@@ -138,6 +138,7 @@ static void test_app_files(void **state) { run_app("files"); }
 static void test_app_probe(void **state) { run_app("probe"); }
 static void test_app_timeout(void **state) { run_app("timeout"); }
 static void test_app_ring_fd(void **state) { run_app("ring-fd"); }
+static void test_app_sqpoll(void **state) { run_app("sqpoll"); }
 static void test_app_refused(void **state) { run_app("refused"); }
 
 /* raw-syscall KIND, through tools/ring-run or (io_uring) as it is. */
@@ -225,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_app_probe),
 		cmocka_unit_test(test_app_timeout),
 		cmocka_unit_test(test_app_ring_fd),
+		cmocka_unit_test(test_app_sqpoll),
 		cmocka_unit_test(test_app_refused),
 		cmocka_unit_test(test_ring_run_raw),
 		cmocka_unit_test(test_raw_on_io_uring),

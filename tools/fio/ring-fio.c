@@ -5,7 +5,8 @@
  *   fio --ioengine=external:/abs/path/ring-fio.so [engine options] ...
  *
  * It follows fio's io_uring engine where the two mean the same: queue()
- * only fills an SQE, commit() submits everything queued with one ENTER,
+ * only fills an SQE, commit() submits everything queued with one ENTER
+ * (with sqthread_poll: publishes it, entering only to wake the thread),
  * getevents() reaps CQEs and waits in ENTER(GETEVENTS) for the rest, trims
  * run synchronously. The ring lives in the job's process: fio forks jobs
  * after parsing, and a ring belongs to the mm that set it up, so it is
@@ -41,7 +42,19 @@ struct ring_fio_options {
 	unsigned int iotlb;
 	unsigned int registerfiles;
 	unsigned int sqthread_poll;
+	unsigned int sqthread_poll_cpu;
+	unsigned int sqthread_poll_cpu_set;
 };
+
+/* sqthread_poll_cpu=N: given at all means SQ_AFF, as fio's io_uring. */
+static int ring_fio_sqpoll_cpu_cb(void *data, unsigned long long *val)
+{
+	struct ring_fio_options *o = data;
+
+	o->sqthread_poll_cpu = *val;
+	o->sqthread_poll_cpu_set = 1;
+	return 0;
+}
 
 /* dlsym(handle, "ioengine"): the one symbol the .so exports. */
 extern struct ioengine_ops ioengine __attribute__((visibility("default")));
@@ -145,7 +158,16 @@ static struct fio_option options[] = {
 		.lname	= "Kernel SQ thread polling",
 		.type	= FIO_OPT_STR_SET,
 		.off1	= offsetof(struct ring_fio_options, sqthread_poll),
-		.help	= "io_uring's SQPOLL: /dev/ring has none (rejected)",
+		.help	= "A kernel thread consumes the SQ (RING_SETUP_SQPOLL); implies registerfiles",
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "sqthread_poll_cpu",
+		.lname	= "SQ Thread Poll CPU",
+		.type	= FIO_OPT_INT,
+		.cb	= ring_fio_sqpoll_cpu_cb,
+		.help	= "The CPU of the sqthread_poll thread (RING_SETUP_SQ_AFF)",
 		.category = FIO_OPT_C_ENGINE,
 		.group	= FIO_OPT_G_INVALID,
 	},
@@ -162,8 +184,8 @@ static int ring_fio_check_options(struct thread_data *td,
 		log_err("ring: iotlb and fixedbufs are two kinds of buffer: pick one\n");
 		return 1;
 	}
-	if (o->sqthread_poll) {
-		log_err("ring: sqthread_poll: /dev/ring has no SQ polling thread\n");
+	if (o->sqthread_poll_cpu_set && !o->sqthread_poll) {
+		log_err("ring: sqthread_poll_cpu needs sqthread_poll\n");
 		return 1;
 	}
 	if (td->o.sync_file_range) {
@@ -209,6 +231,9 @@ static int ring_fio_init(struct thread_data *td)
 	}
 	if (ring_fio_check_options(td, o))
 		return 1;
+	/* The SQ thread takes registered files only, as fio's io_uring. */
+	if (o->sqthread_poll)
+		o->registerfiles = 1;
 
 	rd = calloc(1, sizeof(*rd));
 	if (!rd)
@@ -288,11 +313,20 @@ static int ring_fio_setup(struct thread_data *td)
 	/* As fio's io_uring engine: completions found by polling the device. */
 	if (o->hipri)
 		p.flags |= RING_SETUP_IOPOLL;
+	if (o->sqthread_poll) {
+		p.flags |= RING_SETUP_SQPOLL;
+		if (o->sqthread_poll_cpu_set) {
+			p.flags |= RING_SETUP_SQ_AFF;
+			p.sq_thread_cpu = o->sqthread_poll_cpu;
+		}
+	}
 	p.cq_entries = sq > rd->depth ? sq : rd->depth;
 	ret = ring_queue_init_params(sq, &rd->ring, &p);
 	if (ret < 0) {
 		if (ret == -ENOENT)
 			log_err("ring: no /dev/ring (is ring.ko loaded?)\n");
+		if (ret == -EAGAIN && o->sqthread_poll)
+			log_err("ring: sqthread_poll: this user has as many SQPOLL rings as ring.ko's max_user_sqthreads allows\n");
 		td_verror(td, -ret, "ring_queue_init_params");
 		return 1;
 	}
@@ -559,12 +593,43 @@ static void ring_fio_issued(struct thread_data *td, struct ring_fio_data *rd,
 		td->last_issue = now;
 }
 
+/* ENTER consumes every SQE it is given unless interrupted or short of memory. */
+static bool ring_fio_retry(int ret)
+{
+	return ret == -EINTR || ret == -EAGAIN || ret == -ENOMEM;
+}
+
+/*
+ * With an SQ thread, publishing hands every queued SQE over at once;
+ * ring_submit enters only to wake a sleeping thread, and a wakeup cut
+ * short is made again by the next try (the SQEs stay in the ring).
+ */
+static int ring_fio_commit_sqpoll(struct thread_data *td,
+				  struct ring_fio_data *rd)
+{
+	unsigned int nr = rd->nr_pending, tries = 0;
+	int ret;
+
+	do {
+		ret = ring_submit(&rd->ring);
+	} while (ret < 0 && ring_fio_retry(ret) && ++tries < 1000);
+	if (ret < 0) {
+		td_verror(td, -ret, "ring_submit");
+		return ret;
+	}
+	ring_fio_issued(td, rd, nr);
+	io_u_mark_submit(td, nr);
+	return 0;
+}
+
 static int ring_fio_commit(struct thread_data *td)
 {
 	struct ring_fio_data *rd = td->io_ops_data;
 	unsigned int idle = 0;
 	int ret;
 
+	if (rd->nr_pending && (rd->ring.flags & RING_SETUP_SQPOLL))
+		return ring_fio_commit_sqpoll(td, rd);
 	while (rd->nr_pending) {
 		ret = ring_submit(&rd->ring);
 		if (ret > 0) {
@@ -575,12 +640,8 @@ static int ring_fio_commit(struct thread_data *td)
 			idle = 0;
 			continue;
 		}
-		/*
-		 * ENTER consumes every SQE it is given unless it is
-		 * interrupted or short of memory: retry those a while.
-		 */
-		if (ret == 0 || ret == -EINTR || ret == -EAGAIN ||
-		    ret == -ENOMEM) {
+		/* Retry those a while. */
+		if (ret == 0 || ring_fio_retry(ret)) {
 			if (++idle < 1000) {
 				sched_yield();
 				continue;

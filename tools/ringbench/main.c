@@ -117,7 +117,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: ringbench [-e ENGINE] [-m nop|randread] [-d QD] [-b BATCH] [-c BATCH]\n"
 "                 [-s BYTES] [-t SECONDS | -n OPS] [-f DEVICE|FILE]\n"
-"                 [--json] [--buffered]\n"
+"                 [--json] [--buffered] [--sqpoll]\n"
 "  -e  engine (default ring):");
 	for (i = 0; i < sizeof(engines) / sizeof(engines[0]); i++)
 		fprintf(f, " %s", engines[i].name);
@@ -131,6 +131,8 @@ static void usage(FILE *f)
 "  -f  what randread reads, O_DIRECT (default /dev/nullb0)\n"
 "  --buffered  open without O_DIRECT (e.g. for files on tmpfs)\n"
 "  --json      the result line as JSON instead of key=value\n"
+"  --sqpoll    ring and uring: a kernel thread submits (SETUP_SQPOLL);\n"
+"              reads name the file as registered slot 0\n"
 "Prints IOPS and ns/op = 1e9/IOPS; under QEMU -icount shift=0 that is\n"
 "guest instructions per op (say RING_ICOUNT=1 to have it said).\n");
 }
@@ -168,6 +170,7 @@ static int parse_args(struct bench *b, int argc, char **argv, bool *json)
 	static const struct option lopts[] = {
 		{ "json", no_argument, NULL, 'J' },
 		{ "buffered", no_argument, NULL, 'U' },
+		{ "sqpoll", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -241,6 +244,9 @@ static int parse_args(struct bench *b, int argc, char **argv, bool *json)
 		case 'U':
 			b->buffered = true;
 			break;
+		case 'P':
+			b->sqpoll = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -276,6 +282,11 @@ static int parse_args(struct bench *b, int argc, char **argv, bool *json)
 
 	if (!b->eng->be->queued && qd > 1) {
 		bench_err("%s: one operation at a time: QD and batches are 1",
+			  b->eng->name);
+		return 2;
+	}
+	if (b->sqpoll && !b->eng->be->queued) {
+		bench_err("%s: no queue, so no SQ thread (--sqpoll)",
 			  b->eng->name);
 		return 2;
 	}

@@ -8,6 +8,8 @@
  *   Q_NAME        the backend's name in messages
  *   Q_HAVE_FIXED  (optional) it has register_buffers and prep_read_fixed
  *   Q_HAVE_IOTLB  (optional) it has the IOTLB region and prep_read_iova
+ *   Q_SETUP_SQPOLL, Q_SQE_FIXED_FILE  its names for the SQPOLL setup flag
+ *                 and the registered-file SQE flag
  *
  * then include this file, which defines q_run() for their struct backend.
  * Both engines thus run the very same loop, instruction for instruction but
@@ -24,9 +26,15 @@
 
 #define __always_inline_q	inline __attribute__((always_inline))
 
+/*
+ * @ff: the file is registered slot 0 (SQPOLL: ring's thread takes
+ * registered files only; io_uring's gets the same for a fair comparison).
+ * A constant in each specialised loop, so plain runs pay nothing for it.
+ */
 static __always_inline_q int q_prep(struct bench *b, QRING *ring,
-				     const enum bench_op op)
+				     const enum bench_op op, const bool ff)
 {
+	int fd = ff ? 0 : b->fd;
 	struct Q(sqe) *sqe = Q(get_sqe)(ring);
 	unsigned long long off = 0;
 	unsigned slot;
@@ -46,13 +54,13 @@ static __always_inline_q int q_prep(struct bench *b, QRING *ring,
 		Q(prep_nop)(sqe);
 		break;
 	case OP_READ:
-		Q(prep_read)(sqe, b->fd, b->bufs + (size_t)slot * b->bs,
+		Q(prep_read)(sqe, fd, b->bufs + (size_t)slot * b->bs,
 			     b->bs, off);
 		break;
 #ifdef Q_HAVE_FIXED
 	case OP_READ_FIXED:
 		/* One registered buffer per slot: buf_index == slot. */
-		Q(prep_read_fixed)(sqe, b->fd,
+		Q(prep_read_fixed)(sqe, fd,
 				   b->bufs + (size_t)slot * b->bs, b->bs, off,
 				   (int)slot);
 		break;
@@ -60,13 +68,15 @@ static __always_inline_q int q_prep(struct bench *b, QRING *ring,
 #ifdef Q_HAVE_IOTLB
 	case OP_READ_IOVA:
 		/* The region holds one block per slot from IOVA 0. */
-		Q(prep_read_iova)(sqe, b->fd, (unsigned long long)slot * b->bs,
+		Q(prep_read_iova)(sqe, fd, (unsigned long long)slot * b->bs,
 				  b->bs, off);
 		break;
 #endif
 	default:
 		return -EOPNOTSUPP;
 	}
+	if (ff && op != OP_NOP)
+		sqe->flags |= Q_SQE_FIXED_FILE;
 	Q(sqe_set_data64)(sqe, slot);
 	return 0;
 }
@@ -102,8 +112,14 @@ static __always_inline_q int q_reap(struct bench *b, QRING *ring,
 	return 0;
 }
 
-/* Submit what was prepared, waiting for @wait completions. */
-static inline int q_enter(QRING *ring, unsigned n, unsigned wait)
+/*
+ * Submit what was prepared, waiting for @wait completions.  With SQPOLL
+ * the count is not checked: liburing counts the SQEs its thread has not
+ * taken yet (earlier ones included, some of these perhaps not), libring
+ * those it published now.
+ */
+static inline int q_enter(struct bench *b, QRING *ring, unsigned n,
+			  unsigned wait)
 {
 	int ret = Q(submit_and_wait)(ring, wait);
 
@@ -114,7 +130,7 @@ static inline int q_enter(QRING *ring, unsigned n, unsigned wait)
 		bench_err("%s: submit: %s", Q_NAME, strerror(-ret));
 		return ret;
 	}
-	if ((unsigned)ret != n) {
+	if (!b->sqpoll && (unsigned)ret != n) {
 		bench_err("%s: short submit: %d of %u", Q_NAME, ret, n);
 		return -EIO;
 	}
@@ -122,7 +138,7 @@ static inline int q_enter(QRING *ring, unsigned n, unsigned wait)
 }
 
 static __always_inline_q int q_loop(struct bench *b, QRING *ring,
-				     const enum bench_op op)
+				     const enum bench_op op, const bool ff)
 {
 	unsigned inflight = 0;
 	int ret = 0;
@@ -134,7 +150,7 @@ static __always_inline_q int q_loop(struct bench *b, QRING *ring,
 		if (n > b->sbatch)
 			n = b->sbatch;
 		for (i = 0; i < n; i++) {
-			ret = q_prep(b, ring, op);
+			ret = q_prep(b, ring, op, ff);
 			if (ret)
 				return ret;
 		}
@@ -142,7 +158,7 @@ static __always_inline_q int q_loop(struct bench *b, QRING *ring,
 		wait = 0;
 		if (inflight >= b->qd)
 			wait = b->cbatch < inflight ? b->cbatch : inflight;
-		ret = q_enter(ring, n, wait);
+		ret = q_enter(b, ring, n, wait);
 		if (!ret)
 			ret = q_reap(b, ring, op, &inflight, true);
 		if (ret)
@@ -152,7 +168,7 @@ static __always_inline_q int q_loop(struct bench *b, QRING *ring,
 
 	/* Out of the timed window: everything in flight must still be right. */
 	while (inflight && !ret) {
-		ret = q_enter(ring, 0, inflight);
+		ret = q_enter(b, ring, 0, inflight);
 		if (!ret)
 			ret = q_reap(b, ring, op, &inflight, false);
 	}
@@ -183,7 +199,8 @@ static int q_register(struct bench *b, QRING *ring)
 
 #ifdef Q_HAVE_IOTLB
 /* A region of one block per slot, all of it mapped for the kernel to fill. */
-static int q_run_iotlb(struct bench *b, QRING *ring)
+static __always_inline_q int q_run_iotlb(struct bench *b, QRING *ring,
+					  const bool ff)
 {
 	size_t size = ((size_t)b->qd * b->bs + 4095) & ~(size_t)4095;
 	void *region;
@@ -199,46 +216,58 @@ static int q_run_iotlb(struct bench *b, QRING *ring)
 	if (ret < 0)
 		bench_err("%s: iotlb_map: %s", Q_NAME, strerror(-ret));
 	else
-		ret = q_loop(b, ring, OP_READ_IOVA);
+		ret = q_loop(b, ring, OP_READ_IOVA, ff);
 	Q(unregister_iotlb)(ring, region, size);
 	return ret;
 }
 #endif
+
+/* One specialised loop per op: no per-op dispatch in the hot path. */
+static __always_inline_q int q_run_op(struct bench *b, QRING *ring,
+				      enum bench_op op, const bool ff)
+{
+	int ret;
+
+	switch (op) {
+	case OP_NOP:
+		return q_loop(b, ring, OP_NOP, ff);
+	case OP_READ:
+		return q_loop(b, ring, OP_READ, ff);
+#ifdef Q_HAVE_FIXED
+	case OP_READ_FIXED:
+		ret = q_register(b, ring);
+		return ret ? ret : q_loop(b, ring, OP_READ_FIXED, ff);
+#endif
+#ifdef Q_HAVE_IOTLB
+	case OP_READ_IOVA:
+		return q_run_iotlb(b, ring, ff);
+#endif
+	default:
+		bench_err("%s: operation not supported", Q_NAME);
+		return -EOPNOTSUPP;
+	}
+}
 
 static int q_run(struct bench *b, enum bench_op op)
 {
 	QRING ring;
 	int ret;
 
-	ret = Q(queue_init)(b->qd, &ring, 0);
+	ret = Q(queue_init)(b->qd, &ring, b->sqpoll ? Q_SETUP_SQPOLL : 0);
 	if (ret < 0) {
-		bench_err("%s: queue_init(%u): %s", Q_NAME, b->qd,
-			  strerror(-ret));
+		bench_err("%s: queue_init(%u%s): %s", Q_NAME, b->qd,
+			  b->sqpoll ? ", SQPOLL" : "", strerror(-ret));
 		return ret;
 	}
-	/* One specialised loop per op: no per-op dispatch in the hot path. */
-	switch (op) {
-	case OP_NOP:
-		ret = q_loop(b, &ring, OP_NOP);
-		break;
-	case OP_READ:
-		ret = q_loop(b, &ring, OP_READ);
-		break;
-#ifdef Q_HAVE_FIXED
-	case OP_READ_FIXED:
-		ret = q_register(b, &ring);
-		if (!ret)
-			ret = q_loop(b, &ring, OP_READ_FIXED);
-		break;
-#endif
-#ifdef Q_HAVE_IOTLB
-	case OP_READ_IOVA:
-		ret = q_run_iotlb(b, &ring);
-		break;
-#endif
-	default:
-		bench_err("%s: operation not supported", Q_NAME);
-		ret = -EOPNOTSUPP;
+	if (!b->sqpoll || op == OP_NOP) {
+		ret = q_run_op(b, &ring, op, false);
+	} else {
+		ret = Q(register_files)(&ring, &b->fd, 1);
+		if (ret < 0)
+			bench_err("%s: register_files: %s", Q_NAME,
+				  strerror(-ret));
+		else
+			ret = q_run_op(b, &ring, op, true);
 	}
 	Q(queue_exit)(&ring);
 	return ret;

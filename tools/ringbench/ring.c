@@ -9,6 +9,8 @@
 #define Q_NAME		"ring"
 #define Q_HAVE_FIXED
 #define Q_HAVE_IOTLB
+#define Q_SETUP_SQPOLL	RING_SETUP_SQPOLL
+#define Q_SQE_FIXED_FILE RING_SQE_FIXED_FILE
 #include "queue.h"
 
 const struct backend ring_backend = {

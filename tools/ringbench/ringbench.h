@@ -68,6 +68,7 @@ struct bench {
 	unsigned long long max_ops;	/* 0: run for @seconds */
 	const char *path;
 	bool buffered;			/* no O_DIRECT */
+	bool sqpoll;			/* a kernel thread submits */
 
 	/* The target of reads: fd, and its size in blocks of @bs. */
 	int fd;

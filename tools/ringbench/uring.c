@@ -8,6 +8,8 @@
 #define QRING		struct io_uring
 #define Q_NAME		"uring"
 #define Q_HAVE_FIXED
+#define Q_SETUP_SQPOLL	IORING_SETUP_SQPOLL
+#define Q_SQE_FIXED_FILE IOSQE_FIXED_FILE
 #include "queue.h"
 
 const struct backend uring_backend = {

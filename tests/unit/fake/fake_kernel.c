@@ -61,6 +61,7 @@ struct ring_file {
 	struct block *sq_ring, *cq_ring, *sqes;	/* sq_ring == cq_ring: single */
 	size_t sq_ring_len, cq_ring_len, sqes_len;	/* mmap-able bytes */
 	unsigned sq_head;	/* kernel's private copy of the SQ head */
+	bool sqpoll;		/* RING_SETUP_SQPOLL: a "thread" consumes */
 	struct fifo backlog, pending;
 };
 
@@ -194,13 +195,18 @@ static unsigned *cq_word(struct ring_file *rf, unsigned off)
 	return (unsigned *)((char *)rf->cq_ring->mem + off);
 }
 
-static void set_overflow_flag(struct ring_file *rf, bool on)
+static void set_sq_flag(struct ring_file *rf, unsigned flag, bool on)
 {
 	unsigned *flags = sq_word(rf, OFF_SQ_FLAGS);
 	unsigned v = __atomic_load_n(flags, __ATOMIC_RELAXED);
 
-	v = on ? v | RING_SQ_CQ_OVERFLOW : v & ~RING_SQ_CQ_OVERFLOW;
+	v = on ? v | flag : v & ~flag;
 	__atomic_store_n(flags, v, __ATOMIC_RELAXED);
+}
+
+static void set_overflow_flag(struct ring_file *rf, bool on)
+{
+	set_sq_flag(rf, RING_SQ_CQ_OVERFLOW, on);
 }
 
 /* Puts cqe into the CQ ring if there is room; the caller keeps FIFO order. */
@@ -294,9 +300,14 @@ static int do_setup(struct ring_file *rf, struct ring_params *up)
 	if (rf->setup)
 		return fail(EBUSY);
 	memcpy(&p, up, sizeof(p));
-	if (p.flags & ~(RING_SETUP_CQSIZE | RING_SETUP_CLAMP))
+	if (p.flags & ~(RING_SETUP_CQSIZE | RING_SETUP_CLAMP |
+			RING_SETUP_SQPOLL | RING_SETUP_SQ_AFF))
 		return fail(EINVAL);
-	if (p.sq_thread_cpu || p.sq_thread_idle || p.wq_fd)
+	/* The SQPOLL contract's rules (which CPUs exist is not modelled). */
+	if ((p.flags & RING_SETUP_SQ_AFF) && !(p.flags & RING_SETUP_SQPOLL))
+		return fail(EINVAL);
+	if ((p.sq_thread_idle && !(p.flags & RING_SETUP_SQPOLL)) ||
+	    (p.sq_thread_cpu && !(p.flags & RING_SETUP_SQ_AFF)) || p.wq_fd)
 		return fail(EINVAL);
 	for (i = 0; i < 3; i++)
 		if (p.resv[i])
@@ -372,6 +383,7 @@ static int do_setup(struct ring_file *rf, struct ring_params *up)
 	*cq_word(rf, OFF_CQ_HEAD) = *cq_word(rf, OFF_CQ_TAIL) =
 		fk_cfg.initial_index;
 	rf->sq_head = fk_cfg.initial_index;
+	rf->sqpoll = p.flags & RING_SETUP_SQPOLL;
 	rf->p = p;
 	rf->setup = true;
 	memcpy(up, &p, sizeof(p));
@@ -393,31 +405,17 @@ static __s32 sqe_result(const struct ring_sqe *sqe)
 	return 0;
 }
 
-static int do_enter(struct ring_file *rf, const struct ring_enter *e)
+/* Consumes up to @limit SQEs as ENTER (or the SQ thread) does. */
+static unsigned consume_sq(struct ring_file *rf, unsigned limit)
 {
-	const struct ring_sqe *sqes;
-	unsigned *array, limit, tail, want;
-	int submitted = 0;
+	const struct ring_sqe *sqes = rf->sqes->mem;
+	unsigned *array = sq_word(rf, rf->p.sq_off.array);
+	unsigned tail, submitted = 0;
 
-	if (!rf->setup)
-		return fail(EBADFD);
-	if (!e)
-		return fail(EFAULT);
-	sqes = rf->sqes->mem;
-	array = sq_word(rf, rf->p.sq_off.array);
-	limit = e->to_submit;
-	fk_stats.enters++;
-	fk_stats.last_enter = *e;
-	if (e->resv || (e->flags & ~RING_ENTER_GETEVENTS))
-		return fail(EINVAL);
-	if (fk_cfg.enter_errno)
-		return fail(fk_cfg.enter_errno);
-
-	flush_backlog(rf);
 	if (fk_cfg.max_consume && limit > fk_cfg.max_consume)
 		limit = fk_cfg.max_consume;
 	tail = __atomic_load_n(sq_word(rf, OFF_SQ_TAIL), __ATOMIC_ACQUIRE);
-	while ((unsigned)submitted < limit && rf->sq_head != tail) {
+	while (submitted < limit && rf->sq_head != tail) {
 		unsigned idx = array[rf->sq_head & (rf->p.sq_entries - 1)];
 		struct ring_sqe sqe;
 
@@ -440,6 +438,69 @@ static int do_enter(struct ring_file *rf, const struct ring_enter *e)
 	}
 	__atomic_store_n(sq_word(rf, OFF_SQ_HEAD), rf->sq_head,
 			 __ATOMIC_RELEASE);
+	return submitted;
+}
+
+static bool sq_thread_asleep(struct ring_file *rf)
+{
+	return __atomic_load_n(sq_word(rf, OFF_SQ_FLAGS), __ATOMIC_RELAXED) &
+	       RING_SQ_NEED_WAKEUP;
+}
+
+void fk_sq_thread(int fd, bool sleep)
+{
+	struct ring_file *rf = file_of(fd);
+
+	if (!rf || !rf->sqpoll)
+		abort();
+	set_sq_flag(rf, RING_SQ_NEED_WAKEUP, false);
+	consume_sq(rf, -1U);
+	set_sq_flag(rf, RING_SQ_NEED_WAKEUP, sleep);
+}
+
+/*
+ * ENTER on an SQPOLL ring: SQ_WAKEUP wakes the thread (here it runs at
+ * once and stays awake), SQ_WAIT waits for the thread to free a slot (a
+ * thread runs until the SQ is empty, so it has when it sleeps); ENTER
+ * itself consumes nothing and says to_submit.
+ */
+static void enter_sqpoll(struct ring_file *rf, const struct ring_enter *e)
+{
+	if (e->flags & RING_ENTER_SQ_WAKEUP) {
+		fk_stats.wakeups++;
+		set_sq_flag(rf, RING_SQ_NEED_WAKEUP, false);
+	}
+	if (e->flags & RING_ENTER_SQ_WAIT)
+		fk_stats.sq_waits++;
+	if (!sq_thread_asleep(rf) || (e->flags & RING_ENTER_SQ_WAIT))
+		consume_sq(rf, -1U);
+}
+
+static int do_enter(struct ring_file *rf, const struct ring_enter *e)
+{
+	int submitted;
+	unsigned want;
+
+	if (!rf->setup)
+		return fail(EBADFD);
+	if (!e)
+		return fail(EFAULT);
+	fk_stats.enters++;
+	fk_stats.last_enter = *e;
+	if (e->resv || (e->flags & ~(RING_ENTER_GETEVENTS |
+				     RING_ENTER_SQ_WAKEUP |
+				     RING_ENTER_SQ_WAIT)))
+		return fail(EINVAL);
+	if (fk_cfg.enter_errno)
+		return fail(fk_cfg.enter_errno);
+
+	flush_backlog(rf);
+	if (rf->sqpoll) {
+		enter_sqpoll(rf, e);
+		submitted = (int)e->to_submit;
+	} else {
+		submitted = (int)consume_sq(rf, e->to_submit);
+	}
 
 	if (!(e->flags & RING_ENTER_GETEVENTS))
 		return submitted;

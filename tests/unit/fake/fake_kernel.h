@@ -4,7 +4,8 @@
  * wrapping of open/close/ioctl/mmap/munmap (see tests/unit/build.mk), so
  * libring's unit tests need no kernel. It follows the contract where the
  * tests rely on it: SETUP validation and io_uring's ring layout, ENTER
- * consuming the SQ ring and posting CQEs, a FIFO backlog behind a full CQ
+ * consuming the SQ ring and posting CQEs (with RING_SETUP_SQPOLL a
+ * "thread" the test runs with fk_sq_thread() consumes it instead), a FIFO backlog behind a full CQ
  * ring with the overflow counter and flag, and reference-counted memory so
  * that leaks and double unmaps show up in the counters.
  */
@@ -33,6 +34,8 @@ struct fk_stats {
 	unsigned opens, closes, setups, enters, registers;
 	unsigned maps, unmaps, bad_unmaps;
 	unsigned would_block;	/* GETEVENTS waits that could never end */
+	unsigned wakeups;	/* SQPOLL: ENTERs with RING_ENTER_SQ_WAKEUP */
+	unsigned sq_waits;	/* SQPOLL: ENTERs with RING_ENTER_SQ_WAIT */
 	unsigned consumed;	/* SQEs read from the SQ ring */
 	int last_open_flags;
 	char last_open_path[256];
@@ -62,6 +65,14 @@ unsigned fk_live_objects(void);
 
 /* Mappings still in place. */
 unsigned fk_live_maps(void);
+
+/*
+ * The SQPOLL ring of fd's thread runs: it consumes the SQ ring, then goes
+ * to sleep (RING_SQ_NEED_WAKEUP set) if @sleep, else stays awake.  An
+ * awake thread also consumes during every ENTER, as the real one keeps
+ * polling; an asleep one only after ENTER with SQ_WAKEUP (or SQ_WAIT).
+ */
+void fk_sq_thread(int fd, bool sleep);
 
 /* Completes a request on the ring of fd as if I/O had finished. */
 void fk_complete(int fd, __u64 user_data, __s32 res);

@@ -6,7 +6,8 @@
  * runs it with LD_LIBRARY_PATH at the drop-in (build/lib/compat).
  *
  *   uring-app SCENARIO     nop | rw | fixed | buffers2 | probe | timeout |
- *                          ring-fd | refused | all (all but buffers2)
+ *                          ring-fd | sqpoll | refused | all (all but
+ *                          buffers2)
  *
  * Each scenario first checks that the liburing.so.2 loaded is the one named
  * by $RING_TEST_DROPIN and that its rings are /dev/ring files.  Exit 0: it
@@ -406,6 +407,82 @@ static void scenario_ring_fd(void)
 	io_uring_queue_exit(&ring);
 }
 
+/* Waits up to 10 s for @cond (re-read each ms): false if it never held. */
+#define SPIN_UNTIL(cond) ({						\
+	long long __end = now_ms() + 10000;				\
+	while (!(cond) && now_ms() < __end)				\
+		usleep(1000);						\
+	(bool)(cond);							\
+})
+
+/*
+ * An SQPOLL ring through the drop-in, as liburing 2.3 drives one: the
+ * thread consumes what io_uring_submit publishes with no further call;
+ * once it sleeps (NEED_WAKEUP after sq_thread_idle), io_uring_submit wakes
+ * it with IORING_ENTER_SQ_WAKEUP.  SQEs name the registered file; a plain
+ * fd completes with -EBADF (no IORING_FEAT_SQPOLL_NONFIXED).
+ */
+static void scenario_sqpoll(void)
+{
+	struct io_uring_params p = {
+		.flags		= IORING_SETUP_SQPOLL,
+		.sq_thread_idle	= 50,
+	};
+	char out[4096], in[4096];
+	struct io_uring ring;
+	struct io_uring_sqe *s;
+	unsigned i;
+	int fd;
+
+	fd = temp_file();
+	CHECK(fd >= 0, "no file in /tmp");
+	memset(out, 'q', sizeof(out));
+	CHECK(pwrite(fd, out, sizeof(out), 0) == sizeof(out), "pwrite");
+	CHECK_RET(io_uring_queue_init_params(8, &ring, &p), 0);
+	check_is_ring(&ring);
+	CHECK(!(p.features & IORING_FEAT_SQPOLL_NONFIXED),
+	      "ring claims SQPOLL_NONFIXED");
+	CHECK_RET(io_uring_register_files(&ring, &fd, 1), 0);
+
+	/* Published, then taken by the thread with no call from us. */
+	for (i = 0; i < 4; i++) {
+		s = io_uring_get_sqe(&ring);
+		io_uring_prep_nop(s);
+		s->user_data = 10 + i;
+	}
+	CHECK(io_uring_submit(&ring) >= 0, "submit");
+	CHECK(SPIN_UNTIL(io_uring_cq_ready(&ring) == 4),
+	      "the thread completed %u of 4 NOPs", io_uring_cq_ready(&ring));
+	CHECK_RET(io_uring_sq_ready(&ring), 0);
+	for (i = 0; i < 4; i++)
+		reap(&ring, 10 + i, 0);
+
+	/* Idle: it sleeps and says so; the next submit must wake it. */
+	CHECK(SPIN_UNTIL(IO_URING_READ_ONCE(*ring.sq.kflags) &
+			 IORING_SQ_NEED_WAKEUP), "NEED_WAKEUP never set");
+	s = io_uring_get_sqe(&ring);
+	io_uring_prep_read(s, 0, in, sizeof(in), 0);
+	io_uring_sqe_set_flags(s, IOSQE_FIXED_FILE);
+	s->user_data = 20;
+	CHECK(io_uring_submit(&ring) >= 0, "submit after NEED_WAKEUP");
+	CHECK(SPIN_UNTIL(io_uring_cq_ready(&ring) == 1),
+	      "the sleeping thread was not woken");
+	reap(&ring, 20, sizeof(in));
+	CHECK(!memcmp(in, out, sizeof(in)), "read through the SQ thread");
+
+	/* A plain fd: what io_uring before 5.11 says. */
+	s = io_uring_get_sqe(&ring);
+	io_uring_prep_read(s, fd, in, sizeof(in), 0);
+	s->user_data = 21;
+	CHECK(io_uring_submit(&ring) >= 0, "submit");
+	reap(&ring, 21, -EBADF);
+
+	/* Room in the SQ: no wait. */
+	CHECK_RET(io_uring_sqring_wait(&ring), 0);
+	io_uring_queue_exit(&ring);
+	close(fd);
+}
+
 /* What ring lacks fails as on a kernel without it, never pretends. */
 static void scenario_refused(void)
 {
@@ -436,9 +513,17 @@ static void scenario_refused(void)
 	reap(&ring, 9, -EINVAL);
 	/* No ring memory is charged to RLIMIT_MEMLOCK. */
 	CHECK_RET(io_uring_mlock_size(64, 0), 0);
+	/* No sharing of another ring's workers or SQ thread. */
+	{
+		struct io_uring_params p = {
+			.flags	= IORING_SETUP_SQPOLL | IORING_SETUP_ATTACH_WQ,
+			.wq_fd	= (__u32)ring.ring_fd,
+		};
+		struct io_uring other;
+
+		CHECK_RET(io_uring_queue_init_params(4, &other, &p), -EINVAL);
+	}
 	io_uring_queue_exit(&ring);
-	/* No SQ thread. */
-	CHECK_RET(io_uring_queue_init(4, &ring, IORING_SETUP_SQPOLL), -EINVAL);
 }
 
 static const struct {
@@ -454,6 +539,7 @@ static const struct {
 	{ "probe", scenario_probe, true },
 	{ "timeout", scenario_timeout, true },
 	{ "ring-fd", scenario_ring_fd, true },
+	{ "sqpoll", scenario_sqpoll, true },
 	{ "refused", scenario_refused, true },
 };
 
