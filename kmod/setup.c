@@ -270,9 +270,22 @@ int ring_mmap(struct ring_ctx *ctx, struct vm_area_struct *vma)
 	switch (vma->vm_pgoff) {
 	case RING_OFF_SQ_RING >> PAGE_SHIFT:
 	case RING_OFF_CQ_RING >> PAGE_SHIFT:
-		return ring_region_mmap(&ctx->rings_region, vma);
 	case RING_OFF_SQES >> PAGE_SHIFT:
-		return ring_region_mmap(&ctx->sqes_region, vma);
+		/*
+		 * An SQPOLL ring's SQ is its owner's ENTER: the thread runs
+		 * what appears there in the owner's mm, with its creds.  Only
+		 * that mm may map it, and a fork does not take it along, as
+		 * ENTER is refused to other mms.
+		 */
+		if (ctx->setup_flags & RING_SETUP_SQPOLL) {
+			if (current->mm != ctx->mm)
+				return -EPERM;
+			vm_flags_set(vma, VM_DONTCOPY);
+		}
+		return ring_region_mmap(vma->vm_pgoff ==
+					RING_OFF_SQES >> PAGE_SHIFT ?
+					&ctx->sqes_region : &ctx->rings_region,
+					vma);
 	}
 	if (vma->vm_pgoff >= RING_OFF_IOTLB >> PAGE_SHIFT)
 		return ring_iotlb_mmap(ctx, vma);

@@ -25,10 +25,13 @@
 #include <linux/kcov.h>
 #include <linux/kthread.h>
 #include <linux/memcontrol.h>
+#include <linux/freezer.h>
 #include <linux/module.h>
+#include <linux/nospec.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
+#include <uapi/linux/sched/types.h>
 
 #include "ring.h"
 
@@ -37,9 +40,14 @@ module_param(max_user_sqthreads, uint, 0444);
 MODULE_PARM_DESC(max_user_sqthreads,
 		 "Most SQPOLL rings (threads) one user may have (default 4)");
 
+static unsigned int max_sq_thread_idle = 10000;
+module_param(max_sq_thread_idle, uint, 0444);
+MODULE_PARM_DESC(max_sq_thread_idle,
+		 "Longest sq_thread_idle in ms; longer ones are cut (default 10000)");
+
 /* io_uring's default sq_thread_idle. */
 #define RING_SQ_IDLE_DEFAULT	HZ
-/* Asleep with SQEs it may not take (drain bound): look again this often. */
+/* Asleep with SQEs it may not take yet (bounds): look again this often. */
 #define RING_SQ_FULL_RECHECK	(HZ / 50)
 
 /* SETUP's checks of the SQPOLL fields; @flags are checked otherwise. */
@@ -82,6 +90,18 @@ static bool ring_sq_pending(struct ring_ctx *ctx)
 	       READ_ONCE(ctx->cached_sq_head);
 }
 
+/*
+ * SQEs may not be taken now: too many wait behind drains, or the CQ
+ * backlog holds a ring's worth, which only the application's reaping (and
+ * an ENTER) moves on.  Without the second, a thread fed a far-away tail
+ * would fill memory at CPU speed with nobody entering.
+ */
+static bool ring_sq_blocked(struct ring_ctx *ctx)
+{
+	return ring_defer_full(ctx) ||
+	       READ_ONCE(ctx->backlog_nr) >= ctx->cq_entries;
+}
+
 /* Nothing the thread could do now; the enable pairs with ring_enable_rings. */
 static bool ring_sq_idle(struct ring_ctx *ctx)
 {
@@ -89,7 +109,7 @@ static bool ring_sq_idle(struct ring_ctx *ctx)
 		return true;
 	if (READ_ONCE(ctx->iopoll_nr))
 		return false;
-	return !ring_sq_pending(ctx) || ring_defer_full(ctx);
+	return !ring_sq_pending(ctx) || ring_sq_blocked(ctx);
 }
 
 /* Take the owner's mm, unless it or the ring is gone; see async.c. */
@@ -127,18 +147,25 @@ static void ring_sq_put_mm(struct ring_ctx *ctx)
 /* One pass: what the SQ holds, then a poll of IOPOLL I/O.  True: progress. */
 static bool ring_sq_pass(struct ring_ctx *ctx)
 {
+	u32 head = READ_ONCE(ctx->cached_sq_head);
+	unsigned int reaped = 0;
 	bool full = false;
 	int submitted = 0;
-	unsigned int reaped = 0;
 
-	mutex_lock(&ctx->uring_lock);
-	if (ring_sq_pending(ctx))
+	/* Killable: cancellation's SIGKILL ends a wait behind a stuck REGISTER. */
+	if (mutex_lock_killable(&ctx->uring_lock))
+		return false;
+	if (ring_sq_pending(ctx) && !ring_sq_blocked(ctx))
 		submitted = ring_submit_sqes(ctx, ctx->sq_entries, &full);
 	if (READ_ONCE(ctx->iopoll_nr))
 		reaped = ring_iopoll_round(ctx, false);
 	mutex_unlock(&ctx->uring_lock);
-	/* wq_has_sleeper()'s barrier pairs with prepare_to_wait()'s. */
-	if (submitted > 0 && wq_has_sleeper(&ctx->sq_space_wait))
+	/*
+	 * Slots freed, even by dropped entries: SQ_WAIT may go on.
+	 * wq_has_sleeper()'s barrier pairs with prepare_to_wait()'s.
+	 */
+	if (READ_ONCE(ctx->cached_sq_head) != head &&
+	    wq_has_sleeper(&ctx->sq_space_wait))
 		wake_up(&ctx->sq_space_wait);
 	return submitted > 0 || reaped;
 }
@@ -149,6 +176,9 @@ static void ring_sq_poll(struct ring_ctx *ctx)
 	unsigned long timeout = jiffies + ctx->sq_idle;
 
 	while (!kthread_should_stop() && !READ_ONCE(ctx->dying)) {
+		/* Suspend and hibernation stop it, as they stop its user. */
+		if (try_to_freeze())
+			timeout = jiffies + ctx->sq_idle;
 		if (ring_sq_pass(ctx))
 			timeout = jiffies + ctx->sq_idle;
 		else if (time_after(jiffies, timeout))
@@ -178,7 +208,7 @@ static void ring_sq_sleep(struct ring_ctx *ctx, bool no_mm)
 	 * wakes us (RING_ENTER_SQ_WAKEUP).
 	 */
 	smp_mb();
-	if (no_mm || (ring_sq_pending(ctx) && ring_defer_full(ctx)))
+	if (no_mm || (ring_sq_pending(ctx) && ring_sq_blocked(ctx)))
 		timeout = RING_SQ_FULL_RECHECK;
 	if ((no_mm || ring_sq_idle(ctx)) && !kthread_should_stop())
 		schedule_timeout(timeout);
@@ -198,10 +228,12 @@ static int ring_sq_thread(void *data)
 	/* Writes stop at the creator's file size limit. */
 	current->signal->rlim[RLIMIT_FSIZE].rlim_cur = ctx->sq_fsize;
 	old_memcg = set_active_memcg(ctx->memcg);
+	set_freezable();
 
 	while (!kthread_should_stop()) {
 		bool no_mm = false;
 
+		try_to_freeze();
 		/* A SIGKILL for what it did before is not for what it does next. */
 		flush_signals(current);
 		if (!ring_sq_idle(ctx)) {
@@ -221,6 +253,23 @@ static int ring_sq_thread(void *data)
 }
 
 /*
+ * The caller's nice level, and its policy if it is a fair one (an idle or
+ * batch caller must not get a normal spinner); never a real-time one.
+ */
+static int ring_sq_sched_like_current(struct task_struct *task)
+{
+	struct sched_attr attr = {
+		.size = sizeof(attr),
+		.sched_policy = SCHED_NORMAL,
+		.sched_nice = task_nice(current),
+	};
+
+	if (current->policy == SCHED_BATCH || current->policy == SCHED_IDLE)
+		attr.sched_policy = current->policy;
+	return sched_setattr_nocheck(task, &attr);
+}
+
+/*
  * At SETUP, after ring_async_setup(): the thread, charged to the user and
  * placed like the caller, not yet running (ring_sqpoll_start()).
  */
@@ -233,8 +282,11 @@ int ring_sqpoll_create(struct ring_ctx *ctx, const struct ring_params *p)
 	init_waitqueue_head(&ctx->sq_space_wait);
 	if (!(p->flags & RING_SETUP_SQPOLL))
 		return 0;
+	/* Cut: a user's polling may not outlast its last SQE for weeks. */
 	ctx->sq_idle = p->sq_thread_idle ?
-		       msecs_to_jiffies(p->sq_thread_idle) : RING_SQ_IDLE_DEFAULT;
+		       msecs_to_jiffies(min(p->sq_thread_idle,
+					    max_sq_thread_idle)) :
+		       RING_SQ_IDLE_DEFAULT;
 	if (!ring_user_charge_sq(ctx->user, max_user_sqthreads))
 		return -EAGAIN;
 	ctx->sq_creds = get_current_cred();
@@ -251,11 +303,14 @@ int ring_sqpoll_create(struct ring_ctx *ctx, const struct ring_params *p)
 	if (ret)
 		goto err_stop;
 	ret = set_cpus_allowed_ptr(task, (p->flags & RING_SETUP_SQ_AFF) ?
-				   cpumask_of(p->sq_thread_cpu) :
+				   cpumask_of(array_index_nospec(p->sq_thread_cpu,
+								 nr_cpu_ids)) :
 				   current->cpus_ptr);
 	if (ret)
 		goto err_stop;
-	set_user_nice(task, task_nice(current));
+	ret = ring_sq_sched_like_current(task);
+	if (ret)
+		goto err_stop;
 	ctx->sq_task = get_task_struct(task);
 	return 0;
 
@@ -333,7 +388,13 @@ int ring_sqpoll_enter(struct ring_ctx *ctx, u32 to_submit, u32 flags)
 {
 	if (READ_ONCE(ctx->dying))
 		return -EOWNERDEAD;
-	if (flags & RING_ENTER_SQ_WAKEUP)
+	/*
+	 * Also when the caller only waits (liburing's wait_cqe does not
+	 * wake) and the thread sleeps on SQEs the backlog just let go of.
+	 */
+	if ((flags & RING_ENTER_SQ_WAKEUP) ||
+	    ((READ_ONCE(ctx->sq_flags) & RING_SQ_NEED_WAKEUP) &&
+	     ring_sq_pending(ctx)))
 		wake_up(&ctx->sq_wait);
 	if (flags & RING_ENTER_SQ_WAIT)
 		ring_sq_wait_space(ctx);

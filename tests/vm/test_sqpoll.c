@@ -16,11 +16,15 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -196,7 +200,165 @@ static void test_sq_wait(void **state)
 	assert_true(__atomic_load_n(r.sq_head, __ATOMIC_ACQUIRE) != 0);
 	expect_ret(raw_enter(r.fd, 0, 4, RING_ENTER_GETEVENTS), 0);
 	reap_nops(&r, 4, 0);
+
+	/* Entries it drops free their slots too (no CQE, but room). */
+	queue_nops(&r, 4, 0);
+	for (unsigned i = 0; i < 4; i++)
+		r.sq_array[i] = 1000 + i;
+	flush_and_wake(&r);
+	expect_ret(raw_enter(r.fd, 0, 0, RING_ENTER_SQ_WAIT |
+			     RING_ENTER_SQ_WAKEUP), 0);
+	assert_true(__atomic_load_n(r.sq_head, __ATOMIC_ACQUIRE) != 4);
+	if (!sq_flag_wait(&r, RING_SQ_NEED_WAKEUP, true))
+		fail_msg("thread still awake");
+	assert_int_equal(*r.sq_dropped, 4);
+	assert_int_equal(raw_cq_ready(&r), 0);
 	raw_ring_exit(&r);
+}
+
+/*
+ * Nobody reaps: the thread stops taking SQEs once the CQ backlog holds a
+ * ring's worth, and goes on when the application reaps and enters.
+ */
+static void test_backlog_bound(void **state)
+{
+	struct ring_params p = { .flags = RING_SETUP_SQPOLL | RING_SETUP_CQSIZE,
+				 .cq_entries = 8 };
+	unsigned queued = 0, reaped = 0, head, still = 0;
+	long long end;
+	struct raw_ring r;
+
+	require_ring();
+	raw_ring_init(&r, 4, &p);
+	/* Feed it until its head stands still for 200 ms. */
+	for (head = 0; still < 10 && queued < 100000;) {
+		struct ring_sqe *sqe;
+		unsigned now;
+
+		while ((sqe = raw_get_sqe(&r)))
+			raw_prep_nop(sqe, queued++);
+		flush_and_wake(&r);
+		sleep_ms(20);
+		now = __atomic_load_n(r.sq_head, __ATOMIC_ACQUIRE);
+		still = now == head ? still + 1 : 0;
+		head = now;
+	}
+	if (still < 10)
+		fail_msg("the thread took %u SQEs nobody reaped", queued);
+	if (fdinfo_get(r.fd, "CqBacklog") > 8 + 4)
+		fail_msg("CqBacklog %lld, more than cq_entries + sq_entries",
+			 fdinfo_get(r.fd, "CqBacklog"));
+	/* Reaping, with ENTERs to move the backlog in, gets every one. */
+	end = now_ns() + settle_ms() * 1000000LL;
+	while (reaped < queued && now_ns() < end) {
+		struct ring_cqe cqe;
+
+		expect_ret(raw_enter(r.fd, 0, 1, RING_ENTER_GETEVENTS), 0);
+		while (raw_peek_cqe(&r, &cqe)) {
+			if (cqe.user_data != reaped || cqe.res)
+				fail_msg("CQE %u: user_data %llu res %d", reaped,
+					 (unsigned long long)cqe.user_data,
+					 cqe.res);
+			raw_cq_advance(&r, 1);
+			reaped++;
+		}
+	}
+	assert_int_equal(reaped, queued);
+	raw_ring_exit(&r);
+	expect_no_rings_left();
+}
+
+/* Its mapping is its owner's: no other mm maps it, no fork inherits it. */
+static void test_mapping_owner_only(void **state)
+{
+	struct raw_ring r, other;
+	int st;
+	pid_t pid;
+
+	require_ring();
+	sqpoll_init(&r, 4, 0, 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		if (msync(r.rings, r.rings_len, MS_ASYNC) != -1 ||
+		    errno != ENOMEM)
+			_exit(1);
+		if (msync(r.sqes, r.sqes_len, MS_ASYNC) != -1 ||
+		    errno != ENOMEM)
+			_exit(2);
+		_exit(raw_ring_map_try(&other, r.fd, &r.p) == -EPERM ? 0 : 3);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	expect_ret_msg(WEXITSTATUS(st), 0, "child (1, 2: inherited a mapping;"
+		       " 3: mapped it)");
+	/* The owner still maps it again. */
+	assert_int_equal(raw_ring_map_try(&other, r.fd, &r.p), 0);
+	raw_ring_unmap(&other);
+	raw_ring_exit(&r);
+}
+
+/* A field of /proc/TID/stat (1-based), or -1. */
+static long long stat_field(long tid, int n)
+{
+	char path[64], buf[1024], *p;
+	long long v = -1;
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')'))) {
+		p += 2;		/* field 3 on */
+		for (i = 3; i < n && p; i++)
+			p = strchr(p + 1, ' ');
+		if (p)
+			v = strtoll(p, NULL, 10);
+	}
+	fclose(f);
+	return v;
+}
+
+/* The thread spins at its creator's priority: nice, and an idle policy. */
+static void test_creator_priority(void **state)
+{
+	int st;
+	pid_t pid;
+
+	require_ring();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		struct sched_param sp = { 0 };
+		struct raw_ring r;
+		struct ring_params p = { .flags = RING_SETUP_SQPOLL,
+					 .sq_entries = 4 };
+		long tid;
+
+		if (setpriority(PRIO_PROCESS, 0, 7))
+			_exit(2);
+		r.fd = open(ring_dev(), O_RDWR);
+		if (r.fd < 0 || raw_setup(r.fd, &p))
+			_exit(2);
+		tid = fdinfo_get(r.fd, "SqThread");
+		if (stat_field(tid, 19) != 7 || stat_field(tid, 41) != 0)
+			_exit(3);
+		close(r.fd);
+		if (sched_setscheduler(0, SCHED_IDLE, &sp))
+			_exit(2);
+		r.fd = open(ring_dev(), O_RDWR);
+		if (r.fd < 0 || raw_setup(r.fd, &p))
+			_exit(2);
+		tid = fdinfo_get(r.fd, "SqThread");
+		_exit(stat_field(tid, 41) == SCHED_IDLE ? 0 : 4);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	expect_ret_msg(WEXITSTATUS(st), 0, "child (3: nice not 7 or policy "
+		       "not normal; 4: policy not SCHED_IDLE)");
+	expect_no_rings_left();
 }
 
 static int register_file(int ringfd, int fd)
@@ -410,6 +572,115 @@ static void test_sq_aff(void **state)
 	raw_ring_exit(&r);
 }
 
+static bool pid_gone(pid_t tid, int ms)
+{
+	char path[64];
+	long long end = now_ns() + ms * 1000000LL;
+
+	snprintf(path, sizeof(path), "/proc/%d", tid);
+	while (!access(path, F_OK)) {
+		if (now_ns() > end)
+			return false;
+		sleep_ms(5);
+	}
+	return true;
+}
+
+/* Wait for pid up to ms; -1 if it has not exited by then. */
+static int wait_exit(pid_t pid, int ms)
+{
+	long long end = now_ns() + ms * 1000000LL;
+	int st;
+
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		if (now_ns() > end) {
+			/* Not waited for: an unkillable one would hang us. */
+			kill(pid, SIGKILL);
+			return -1;
+		}
+		sleep_ms(5);
+	}
+	return st;
+}
+
+/* ---- cgroups ------------------------------------------------------------ */
+
+#define CG_ROOT		"/sys/fs/cgroup"
+
+static bool write_str(const char *path, const char *val)
+{
+	FILE *f = fopen(path, "we");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fputs(val, f) >= 0;
+	return fclose(f) == 0 && ok;
+}
+
+/* The cgroup v2 path in /proc/PID/cgroup ("0::/path"), or "". */
+static void cgroup_of(pid_t pid, char *out, size_t len)
+{
+	char path[64], line[120];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	out[0] = 0;
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(out, len, "%s", line + 3);
+		}
+	fclose(f);
+}
+
+/*
+ * The thread's CPU time is its creator's: it is in the creator's cgroup
+ * (here a fresh one the test process moved into), not the root's, where
+ * kernel threads start.
+ */
+static void test_thread_in_creator_cgroup(void **state)
+{
+	char dir[128], procs[160], want[128], got[128] = "";
+	struct statfs sfs;
+	bool mounted = false;
+	struct raw_ring r;
+	long tid;
+
+	require_ring();
+	if (statfs(CG_ROOT, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		if (mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL)) {
+			print_message("# SKIP: no cgroup v2 at %s: %s\n", CG_ROOT,
+				      strerror(errno));
+			skip();
+		}
+		mounted = true;
+	}
+	snprintf(dir, sizeof(dir), CG_ROOT "/ring-sqpoll-%d", getpid());
+	snprintf(want, sizeof(want), "/ring-sqpoll-%d", getpid());
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		fail_msg("mkdir %s: %s", dir, strerror(errno));
+	assert_true(write_str(procs, "0\n"));
+	sqpoll_init(&r, 4, 0, 0);
+	tid = fdinfo_get(r.fd, "SqThread");
+	cgroup_of((pid_t)tid, got, sizeof(got));
+	raw_ring_exit(&r);
+	assert_true(write_str(CG_ROOT "/cgroup.procs", "0\n"));
+	if (!pid_gone((pid_t)tid, settle_ms()))
+		fail_msg("SQ thread %ld outlived its ring", tid);
+	if (rmdir(dir))
+		fail_msg("rmdir %s: %s", dir, strerror(errno));
+	if (mounted)
+		umount(CG_ROOT);
+	if (strcmp(got, want))
+		fail_msg("SQ thread %ld in cgroup \"%s\", not its creator's "
+			 "\"%s\"", tid, got, want);
+}
+
 static long max_user_sqthreads(void)
 {
 	return read_long("/sys/module/ring/parameters/max_user_sqthreads");
@@ -468,37 +739,6 @@ static void test_per_user_bound(void **state)
 	for (i = 0; i < max; i++)
 		close(fds[i]);
 	expect_no_rings_left();
-}
-
-static bool pid_gone(pid_t tid, int ms)
-{
-	char path[64];
-	long long end = now_ns() + ms * 1000000LL;
-
-	snprintf(path, sizeof(path), "/proc/%d", tid);
-	while (!access(path, F_OK)) {
-		if (now_ns() > end)
-			return false;
-		sleep_ms(5);
-	}
-	return true;
-}
-
-/* Wait for pid up to ms; -1 if it has not exited by then. */
-static int wait_exit(pid_t pid, int ms)
-{
-	long long end = now_ns() + ms * 1000000LL;
-	int st;
-
-	while (waitpid(pid, &st, WNOHANG) == 0) {
-		if (now_ns() > end) {
-			/* Not waited for: an unkillable one would hang us. */
-			kill(pid, SIGKILL);
-			return -1;
-		}
-		sleep_ms(5);
-	}
-	return st;
 }
 
 /*
@@ -811,12 +1051,16 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_need_wakeup),
 	cmocka_unit_test(test_enter_reports_to_submit),
 	cmocka_unit_test(test_sq_wait),
+	cmocka_unit_test(test_backlog_bound),
+	cmocka_unit_test(test_mapping_owner_only),
+	cmocka_unit_test(test_creator_priority),
 	cmocka_unit_test(test_registered_files_only),
 	cmocka_unit_test(test_creator_fsize),
 	cmocka_unit_test(test_iopoll_nops),
 	cmocka_unit_test(test_r_disabled),
 	cmocka_unit_test(test_setup_refused),
 	cmocka_unit_test(test_sq_aff),
+	cmocka_unit_test(test_thread_in_creator_cgroup),
 	cmocka_unit_test(test_fork),
 	cmocka_unit_test(test_ownerdead),
 	cmocka_unit_test(test_owner_exit),

@@ -79,7 +79,9 @@ REF = {
 # io_uring developers' own benchmark: one thread, its raw io_uring loop,
 # register-ring as it defaults (-X1), random 4 KiB O_DIRECT reads with fixed
 # buffers; then with registered files (-F1), then polled (-p1, IOPOLL on
-# null_blk's poll queue).  No SQPOLL cells: ring has none yet (issue 12).
+# null_blk's poll queue), then with an SQ thread (-S1, SQPOLL: t/io_uring
+# spins on its CQ and enters only to wake the thread; under -icount the
+# guest has one CPU, which the thread and the program share).
 # Depth, submit and complete batch are all the batch or QD, as ringbench's
 # -b and -d.  It runs until the guest interrupts it (SIGINT) after sampling
 # its ring's CQ head: -r is only a bound.  (workload, id, options)
@@ -97,6 +99,10 @@ TIOU_WORKLOADS = [
      ["-d32", "-s32", "-c32", "-B1", "-F1", "-p0", "-O1", "-R1"]),
     ("randread QD32 polled", "rr-qd32-poll",
      ["-d32", "-s32", "-c32", "-B1", "-F1", "-p1", "-O1", "-R1"]),
+    ("randread QD1 SQPOLL", "rr-qd1-sqpoll",
+     ["-d1", "-s1", "-c1", "-B1", "-F1", "-p0", "-O1", "-R1", "-S1"]),
+    ("randread QD32 SQPOLL", "rr-qd32-sqpoll",
+     ["-d32", "-s32", "-c32", "-B1", "-F1", "-p0", "-O1", "-R1", "-S1"]),
 ]
 
 # Display names and chart colours: ring blue, io_uring orange, others grey.
@@ -149,6 +155,13 @@ def cells():
                              id=f"rb-rr-qd{qd}-{e}",
                              args=["-e", e, "-m", "randread", "-d", str(qd),
                                    "-f", DEVICE]))
+    # The same through libring with an SQ thread (--sqpoll: registered file).
+    for qd in (1, 32):
+        for e in ("ring-fixed", "uring-fixed"):
+            out.append(_cell("ringbench", f"randread QD{qd} SQPOLL", e,
+                             id=f"rb-rr-qd{qd}-sqpoll-{e}",
+                             args=["-e", e, "-m", "randread", "-d", str(qd),
+                                   "--sqpoll", "-f", DEVICE]))
     # t/io_uring, the same binary on io_uring and through ring-run.
     for workload, wid, opts in TIOU_WORKLOADS:
         for e in ("tiou-uring", "tiou-ring-run"):
