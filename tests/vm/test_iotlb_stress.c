@@ -56,17 +56,6 @@
 static bool cg_mounted;			/* by us: unmounted at exit */
 static char cg_made[4][128];		/* removed at exit */
 
-static bool cg_write(const char *path, const char *val)
-{
-	FILE *f = fopen(path, "we");
-	bool ok;
-
-	if (!f)
-		return false;
-	ok = fputs(val, f) >= 0;
-	return fclose(f) == 0 && ok;
-}
-
 static long long cg_read(const char *dir, const char *file)
 {
 	char path[256];
@@ -149,7 +138,7 @@ static bool cg_enter(const char *dir, pid_t pid)
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	snprintf(val, sizeof(val), "%d\n", pid ? pid : getpid());
-	return cg_write(path, val);
+	return file_write_str(path, val);
 }
 
 /*
@@ -189,7 +178,7 @@ static bool cg_create(const char *name, char *dir, size_t dlen, char *why,
 		return false;
 	}
 	fclose(f);
-	if (!cg_write(CG_ROOT "/cgroup.subtree_control", "+memory")) {
+	if (!file_write_str(CG_ROOT "/cgroup.subtree_control", "+memory")) {
 		snprintf(why, wlen, "enabling +memory in %s/cgroup.subtree_control:"
 			 " %s", CG_ROOT, strerror(errno));
 		return false;

@@ -607,17 +607,6 @@ static int wait_exit(pid_t pid, int ms)
 
 #define CG_ROOT		"/sys/fs/cgroup"
 
-static bool write_str(const char *path, const char *val)
-{
-	FILE *f = fopen(path, "we");
-	bool ok;
-
-	if (!f)
-		return false;
-	ok = fputs(val, f) >= 0;
-	return fclose(f) == 0 && ok;
-}
-
 /* The cgroup v2 path in /proc/PID/cgroup ("0::/path"), or "". */
 static void cgroup_of(pid_t pid, char *out, size_t len)
 {
@@ -664,12 +653,12 @@ static void test_thread_in_creator_cgroup(void **state)
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		fail_msg("mkdir %s: %s", dir, strerror(errno));
-	assert_true(write_str(procs, "0\n"));
+	assert_true(file_write_str(procs, "0\n"));
 	sqpoll_init(&r, 4, 0, 0);
 	tid = fdinfo_get(r.fd, "SqThread");
 	cgroup_of((pid_t)tid, got, sizeof(got));
 	raw_ring_exit(&r);
-	assert_true(write_str(CG_ROOT "/cgroup.procs", "0\n"));
+	assert_true(file_write_str(CG_ROOT "/cgroup.procs", "0\n"));
 	if (!pid_gone((pid_t)tid, settle_ms()))
 		fail_msg("SQ thread %ld outlived its ring", tid);
 	if (rmdir(dir))

@@ -257,6 +257,17 @@ unsigned raw_sq_flags(const struct raw_ring *r)
 	return __atomic_load_n(r->sq_flags, __ATOMIC_ACQUIRE);
 }
 
+bool file_write_str(const char *path, const char *val)
+{
+	FILE *f = fopen(path, "we");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fputs(val, f) >= 0;
+	return fclose(f) == 0 && ok;
+}
+
 long read_long(const char *path)
 {
 	FILE *f = fopen(path, "re");

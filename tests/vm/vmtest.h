@@ -86,6 +86,8 @@ unsigned raw_sq_flags(const struct raw_ring *r);
 /* Statistics; false (and -1 fields) if the sysfs files are missing. */
 bool stats_get(struct ring_stats *s);
 
+/* Write val to the file at path (sysfs, cgroupfs); false on any error. */
+bool file_write_str(const char *path, const char *val);
 /* The number at the start of a file (sysfs, /proc), or -1. */
 long read_long(const char *path);
 /* Wait up to timeout_ms for the stats to equal want; true if they do. */
