@@ -272,4 +272,4 @@ module_exit(ring_exit);
 MODULE_DESCRIPTION("io_uring-style asynchronous I/O through /dev/ring");
 MODULE_LICENSE("GPL");
 /* libring's and dkms.conf's version (make install-dkms-src checks). */
-MODULE_VERSION("1.0.0");
+MODULE_VERSION("1.1.0");

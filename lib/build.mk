@@ -1,11 +1,11 @@
-# libring: lib/libring.a and lib/libring.so -> .so.1 -> .so.1.0.0.
+# libring: lib/libring.a and lib/libring.so -> .so.1 -> .so.1.1.0.
 # Included by the top-level Makefile; paths are relative to the top.
 
 LIBRING_SRCS	:= $(wildcard lib/*.c)
 LIBRING_OBJS	:= $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIBRING_SRCS))
 LIBRING_HDRS	:= include/libring.h include/uapi/linux/ring.h
 LIBRING_SONAME	:= libring.so.1
-LIBRING_REAL	:= libring.so.1.0.0
+LIBRING_REAL	:= libring.so.1.1.0
 
 lib: lib/libring.a lib/libring.so $(BUILD)/lib/libring.pc
 
@@ -39,5 +39,5 @@ $(BUILD)/lib/libring.pc: lib/build.mk
 	@mkdir -p $(@D)
 	printf '%s\n' 'prefix=$(CURDIR)' 'Name: libring' \
 		'Description: liburing-style library for /dev/ring' \
-		'Version: 1.0.0' 'Cflags: -I$${prefix}/include -I$${prefix}/include/uapi' \
+		'Version: 1.1.0' 'Cflags: -I$${prefix}/include -I$${prefix}/include/uapi' \
 		'Libs: -L$${prefix}/lib -Wl,-rpath,$${prefix}/lib -lring' > $@

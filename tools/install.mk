@@ -2,7 +2,7 @@
 # Paths are relative to the top.
 #
 #   make install [DESTDIR=/tmp/stage] [PREFIX=/usr] [LIBDIR=...]
-#       libring (libring.so.1.0.0, its soname link libring.so.1, the
+#       libring (libring.so.1.1.0, its soname link libring.so.1, the
 #       development link libring.so, libring.a), the headers, libring.pc,
 #       ringbench, the fio engine, the man pages, the udev rule and, in
 #       DOCDIR/examples, modprobe.d / modules-load.d examples, ring-nop.c
