@@ -538,6 +538,31 @@ static int ring_wait_deadline(const struct __kernel_timespec __user *uts,
 	return 0;
 }
 
+/* A task in ring_wait_cqes(), on ctx->cq_wait. */
+struct ring_cq_waiter {
+	struct wait_queue_entry entry;
+	struct ring_ctx *ctx;
+	u32 min_complete;
+};
+
+/*
+ * Woken only once what it waits for may be there: completions posted from
+ * elsewhere (the SQ thread, interrupts, workers) would otherwise cost a
+ * context switch each.  A backlog only the waiter's flush may move also
+ * wakes it.  This must hold whenever ring_wait_cqes()'s loop would end.
+ */
+static int ring_cq_waiter_wake(struct wait_queue_entry *entry,
+			       unsigned int mode, int sync, void *key)
+{
+	struct ring_cq_waiter *w = container_of(entry, struct ring_cq_waiter,
+						entry);
+
+	if (ring_cq_ready(w->ctx) < w->min_complete &&
+	    !READ_ONCE(w->ctx->backlog_nr))
+		return 0;
+	return autoremove_wake_function(entry, mode, sync, key);
+}
+
 /*
  * Sleep until @min_complete CQEs are in the ring, a signal, or the
  * timeout, under the signal mask given, if any.
@@ -546,12 +571,20 @@ static int ring_wait_cqes(struct ring_ctx *ctx, u32 min_complete,
 			  const struct ring_wait_arg *w)
 {
 	bool has_deadline = false, mask_set = false;
+	struct ring_cq_waiter wait = {
+		.entry = {
+			.private = current,
+			.func = ring_cq_waiter_wake,
+			.entry = LIST_HEAD_INIT(wait.entry.entry),
+		},
+		.ctx = ctx,
+	};
 	ktime_t deadline = 0;
-	DEFINE_WAIT(wait);
 	int ret = 0;
 
 	/* More than the ring holds could never be seen at once. */
 	min_complete = min(min_complete, ctx->cq_entries);
+	wait.min_complete = min_complete;
 	ring_cq_flush_backlog(ctx);
 	if (ring_cq_ready(ctx) >= min_complete)
 		return 0;
@@ -570,7 +603,7 @@ static int ring_wait_cqes(struct ring_ctx *ctx, u32 min_complete,
 	}
 	for (;;) {
 		ring_cq_flush_backlog(ctx);
-		prepare_to_wait(&ctx->cq_wait, &wait, TASK_INTERRUPTIBLE);
+		prepare_to_wait(&ctx->cq_wait, &wait.entry, TASK_INTERRUPTIBLE);
 		if (ring_cq_ready(ctx) >= min_complete)
 			break;
 		if (signal_pending(current)) {
@@ -584,7 +617,7 @@ static int ring_wait_cqes(struct ring_ctx *ctx, u32 min_complete,
 			break;
 		}
 	}
-	finish_wait(&ctx->cq_wait, &wait);
+	finish_wait(&ctx->cq_wait, &wait.entry);
 out_restore:
 	if (mask_set)
 		ring_restore_sigmask(ret == -EINTR);
