@@ -46,4 +46,16 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 	pin_user_pages(start, nr, flags, pages)
 #endif
 
+/*
+ * 6.2 made the block layer's per-CPU bio cache safe to free into from any
+ * context (bio_put()'s free_list_irq).  Before, only polled bios, put by
+ * their poller, may come from it: io_uring of 6.1 asks for it on IOPOLL
+ * rings only, and so does ring.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+#define RING_IOCB_ALLOC_CACHE_UNPOLLED	0
+#else
+#define RING_IOCB_ALLOC_CACHE_UNPOLLED	IOCB_ALLOC_CACHE
+#endif
+
 #endif /* RING_COMPAT_H */

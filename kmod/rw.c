@@ -127,7 +127,8 @@ int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe)
 		/* Only O_DIRECT on a file that can poll: io_uring's errno. */
 		if (!(rw->kiocb.ki_flags & IOCB_DIRECT) || !file->f_op->iopoll)
 			return -EOPNOTSUPP;
-		rw->kiocb.ki_flags |= IOCB_HIPRI;
+		/* Bios from the per-CPU cache, not the slab: io_uring's too. */
+		rw->kiocb.ki_flags |= IOCB_HIPRI | IOCB_ALLOC_CACHE;
 	} else if (rw->kiocb.ki_flags & IOCB_HIPRI) {
 		/*
 		 * RWF_HIPRI makes O_DIRECT bios polled, and only an IOPOLL
@@ -135,6 +136,8 @@ int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe)
 		 * block layer times them out.  io_uring refuses it too.
 		 */
 		return -EINVAL;
+	} else {
+		rw->kiocb.ki_flags |= RING_IOCB_ALLOC_CACHE_UNPOLLED;
 	}
 	if (write)
 		rw->kiocb.ki_flags |= IOCB_WRITE;
