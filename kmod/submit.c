@@ -564,11 +564,13 @@ static int ring_cq_waiter_wake(struct wait_queue_entry *entry,
 }
 
 /*
- * Sleep until @min_complete CQEs are in the ring, a signal, or the
- * timeout, under the signal mask given, if any.
+ * Sleep until @min_complete (at most cq_entries) CQEs are in the ring, a
+ * signal, or the timeout, under the signal mask given, if any.  Out of
+ * line: most waits are satisfied before they start (ring_wait_cqes()).
  */
-static int ring_wait_cqes(struct ring_ctx *ctx, u32 min_complete,
-			  const struct ring_wait_arg *w)
+static noinline int ring_wait_cqes_sleep(struct ring_ctx *ctx,
+					 u32 min_complete,
+					 const struct ring_wait_arg *w)
 {
 	bool has_deadline = false, mask_set = false;
 	struct ring_cq_waiter wait = {
@@ -578,16 +580,10 @@ static int ring_wait_cqes(struct ring_ctx *ctx, u32 min_complete,
 			.entry = LIST_HEAD_INIT(wait.entry.entry),
 		},
 		.ctx = ctx,
+		.min_complete = min_complete,
 	};
 	ktime_t deadline = 0;
 	int ret = 0;
-
-	/* More than the ring holds could never be seen at once. */
-	min_complete = min(min_complete, ctx->cq_entries);
-	wait.min_complete = min_complete;
-	ring_cq_flush_backlog(ctx);
-	if (ring_cq_ready(ctx) >= min_complete)
-		return 0;
 
 	if (w->sigmask) {
 		ret = ring_set_sigmask(w->sigmask, w->sigmask_sz);
@@ -625,6 +621,17 @@ out_restore:
 	if ((ret == -ETIME || ret == -EINTR) && ring_cq_ready(ctx))
 		ret = 0;
 	return ret;
+}
+
+static int ring_wait_cqes(struct ring_ctx *ctx, u32 min_complete,
+			  const struct ring_wait_arg *w)
+{
+	/* More than the ring holds could never be seen at once. */
+	min_complete = min(min_complete, ctx->cq_entries);
+	ring_cq_flush_backlog(ctx);
+	if (ring_cq_ready(ctx) >= min_complete)
+		return 0;
+	return ring_wait_cqes_sleep(ctx, min_complete, w);
 }
 
 /*

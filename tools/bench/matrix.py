@@ -79,10 +79,12 @@ REF = {
 # io_uring developers' own benchmark: one thread, its raw io_uring loop,
 # register-ring as it defaults (-X1), random 4 KiB O_DIRECT reads with fixed
 # buffers; then with registered files (-F1), then polled (-p1, IOPOLL on
-# null_blk's poll queue).  No -S1 (SQPOLL) cells yet: the guest's sampling
-# of the ring's CQ head finds no ring fd in such a run (issue 12); the
-# SQPOLL cells are ringbench's --sqpoll ones (one guest CPU under -icount,
-# shared by the SQ thread and the program, on both sides).
+# null_blk's poll queue).  No SQPOLL cells: fio 3.33's t/io_uring has no
+# option for it (-S is its preadv2 engine; sq_thread_poll is a constant),
+# and a build with that constant set spins reaping in user space, which on
+# the one CPU of -icount hands the SQ thread the CPU once a scheduler tick:
+# about 8 million instructions per op at QD 1 on both sides.  The SQPOLL
+# cells are ringbench's --sqpoll ones, whose program waits in ENTER.
 # Depth, submit and complete batch are all the batch or QD, as ringbench's
 # -b and -d.  It runs until the guest interrupts it (SIGINT) after sampling
 # its ring's CQ head: -r is only a bound.  (workload, id, options)
