@@ -86,6 +86,12 @@ struct ring_ctx {
 
 	/* Serialises SETUP, submission and REGISTER. */
 	struct mutex uring_lock;
+	/*
+	 * While ring_submit_sqes() runs: its task, and the batch that I/O
+	 * finishing inside that task's own issue joins (ring_req_done_inline()).
+	 */
+	struct task_struct *submit_task;
+	struct ring_batch *submit_done;
 
 	struct mm_struct *mm;		/* ENTER/REGISTER only from here */
 	pid_t owner_tgid;		/* the process that set it up */
@@ -343,6 +349,7 @@ long ring_enter_arg(struct ring_ctx *ctx, struct ring_enter_arg __user *uarg);
 void ring_req_issue(struct ring_req *req, unsigned int issue_flags,
 		    struct ring_batch *done);
 void ring_req_complete(struct ring_req *req, int res);
+bool ring_req_done_inline(struct ring_req *req, int res);
 void ring_submit_flush(struct ring_ctx *ctx, struct ring_batch *done);
 int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit, bool *full);
 int ring_req_get_file(struct ring_req *req, const struct ring_sqe *sqe);

@@ -197,7 +197,9 @@ static void ring_rw_complete_iocb(struct kiocb *kiocb, long res)
 		ring_async_queue_work(req);
 		return;
 	}
-	ring_req_complete(req, ring_rw_result(req, res));
+	res = ring_rw_result(req, res);
+	if (!ring_req_done_inline(req, res))
+		ring_req_complete(req, res);
 }
 
 /*

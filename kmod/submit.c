@@ -198,6 +198,26 @@ void ring_req_complete(struct ring_req *req, int res)
 	ring_cq_post_batch(req->ctx, &done);
 }
 
+/*
+ * ki_complete of I/O that finished inside the submitter's own issue (a
+ * device that completes at once, a plug flushed on the way): the request
+ * joins ring_submit_sqes()'s batch and is posted with the rest, under one
+ * completion_lock, as one CQ commit and wake-up.  It is the completer's
+ * to give: nothing else holds it.  False elsewhere (IRQs, other tasks,
+ * workers): the caller posts it itself.
+ */
+bool ring_req_done_inline(struct ring_req *req, int res)
+{
+	struct ring_ctx *ctx = req->ctx;
+
+	/* Only this task ever sets it to itself: a racy read cannot match. */
+	if (!in_task() || READ_ONCE(ctx->submit_task) != current)
+		return false;
+	req->res = res;
+	ring_batch_add(ctx->submit_done, req);
+	return true;
+}
+
 /* What one ENTER's submission carries from one SQE to the next. */
 struct ring_submit_state {
 	struct ring_batch done;		/* finished, CQEs not posted yet */
@@ -422,6 +442,8 @@ int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit, bool *full)
 	plug_started = nr > 1;
 	if (plug_started)
 		blk_start_plug(&plug);
+	ctx->submit_done = &s.done;
+	WRITE_ONCE(ctx->submit_task, current);
 	while (nr--) {
 		u32 idx = READ_ONCE(ctx->sq_array[head & ctx->sq_mask]);
 		struct ring_req *req;
@@ -455,7 +477,9 @@ int ring_submit_sqes(struct ring_ctx *ctx, u32 to_submit, bool *full)
 	/* Pairs with the application's load-acquire of sq.head. */
 	smp_store_release(&rings->sq.head, head);
 
+	/* Successors it starts may finish inline too: still into s.done. */
 	ring_submit_flush(ctx, &s.done);
+	WRITE_ONCE(ctx->submit_task, NULL);
 	return submitted ? submitted : ret;
 }
 
