@@ -396,6 +396,15 @@ void ring_cq_free_backlog(struct ring_ctx *ctx)
 	ctx->backlog_nr = 0;
 }
 
+/*
+ * Backlogged CQEs the CQ ring now has room for: the application reaped by
+ * moving cq.head alone, which wakes nobody, so a waiter must flush them.
+ */
+bool ring_cq_backlog_movable(struct ring_ctx *ctx)
+{
+	return READ_ONCE(ctx->backlog_nr) && ring_cq_space(ctx);
+}
+
 /* CQEs in the ring that the application has not consumed yet. */
 u32 ring_cq_ready(struct ring_ctx *ctx)
 {

@@ -408,6 +408,7 @@ void ring_inflight_sub(struct ring_ctx *ctx, int nr);
 void ring_cq_flush_backlog(struct ring_ctx *ctx);
 void ring_cq_free_backlog(struct ring_ctx *ctx);
 u32 ring_cq_ready(struct ring_ctx *ctx);
+bool ring_cq_backlog_movable(struct ring_ctx *ctx);
 bool ring_sq_has_space(struct ring_ctx *ctx);
 
 /* iopoll.c */

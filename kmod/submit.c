@@ -203,8 +203,10 @@ void ring_req_complete(struct ring_req *req, int res)
  * device that completes at once, a plug flushed on the way): the request
  * joins ring_submit_sqes()'s batch and is posted with the rest, under one
  * completion_lock, as one CQ commit and wake-up.  It is the completer's
- * to give: nothing else holds it.  False elsewhere (IRQs, other tasks,
- * workers): the caller posts it itself.
+ * to give: nothing else holds it.  That may be another thread's request
+ * of this ring, dispatched by this task's issue: its CQE then waits for
+ * this submission's end.  False elsewhere (IRQs, other tasks, workers):
+ * the caller posts it itself.
  */
 bool ring_req_done_inline(struct ring_req *req, int res)
 {
@@ -315,9 +317,15 @@ void ring_submit_flush(struct ring_ctx *ctx, struct ring_batch *done)
 	struct ring_req *req, *next;
 
 	while (done->first) {
-		ring_batch_init(&ready);
-		ring_cq_post_submit(ctx, done, &ready);
+		/*
+		 * Taken off @done first: it may be ring_submit_sqes()'s batch,
+		 * which inline completions join (ring_req_done_inline()).
+		 */
+		struct ring_batch posting = *done;
+
 		ring_batch_init(done);
+		ring_batch_init(&ready);
+		ring_cq_post_submit(ctx, &posting, &ready);
 		for (req = ready.first; req; req = next) {
 			next = req->next;
 			if (likely(ring_req_runs_here(req)) ||
@@ -626,6 +634,9 @@ static noinline int ring_wait_cqes_sleep(struct ring_ctx *ctx,
 		prepare_to_wait(&ctx->cq_wait, &wait.entry, TASK_INTERRUPTIBLE);
 		if (ring_cq_ready(ctx) >= min_complete)
 			break;
+		/* Reaped since the flush above: flush again, do not sleep. */
+		if (ring_cq_backlog_movable(ctx))
+			continue;
 		if (signal_pending(current)) {
 			ret = -EINTR;
 			break;
