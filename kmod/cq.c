@@ -41,7 +41,7 @@ static void ring_cq_fill_cqe(struct ring_ctx *ctx, u64 user_data, s32 res,
 	WRITE_ONCE(cqe->user_data, user_data);
 	WRITE_ONCE(cqe->res, res);
 	WRITE_ONCE(cqe->flags, cflags);
-	/* Plain-read elsewhere without the lock: ring_cq_ready(). */
+	/* Read without the lock only by fdinfo. */
 	WRITE_ONCE(ctx->cached_cq_tail, ctx->cached_cq_tail + 1);
 }
 
@@ -64,6 +64,11 @@ static void ring_cq_commit(struct ring_ctx *ctx)
 {
 	/* Pairs with the application's load-acquire of cq.tail. */
 	smp_store_release(&ctx->rings->cq.tail, ctx->cached_cq_tail);
+	/*
+	 * The kernel's own copy, after it: whoever counts from it (waits,
+	 * poll) finds those CQEs visible.  Pairs with ring_cq_ready().
+	 */
+	smp_store_release(&ctx->committed_cq_tail, ctx->cached_cq_tail);
 }
 
 static void ring_cq_wake(struct ring_ctx *ctx)
@@ -408,7 +413,8 @@ bool ring_cq_backlog_movable(struct ring_ctx *ctx)
 /* CQEs in the ring that the application has not consumed yet. */
 u32 ring_cq_ready(struct ring_ctx *ctx)
 {
-	u32 ready = READ_ONCE(ctx->cached_cq_tail) -
+	/* Committed ones only: a poster may be filling more under the lock. */
+	u32 ready = smp_load_acquire(&ctx->committed_cq_tail) -
 		    smp_load_acquire(&ctx->rings->cq.head);
 
 	return min(ready, ctx->cq_entries);

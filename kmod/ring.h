@@ -117,6 +117,7 @@ struct ring_ctx {
 	/* Completion side, under completion_lock (taken from IRQ context too). */
 	spinlock_t completion_lock;
 	u32 cached_cq_tail;
+	u32 committed_cq_tail;		/* what cq.tail was last set to */
 	u32 cq_overflow;
 	u32 sq_flags;
 	struct list_head backlog;	/* completed requests the CQ had no room for */
