@@ -159,7 +159,8 @@ int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe)
 
 void ring_rw_cleanup(struct ring_req *req)
 {
-	kfree(req->rw.iov);
+	if (unlikely(req->rw.iov))
+		kfree(req->rw.iov);
 	if (req->rw.buf)
 		ring_buf_put(req->rw.buf);
 	if (req->rw.iotlb_nr)
@@ -249,7 +250,9 @@ int ring_rw_issue(struct ring_req *req, unsigned int issue_flags)
 		rw->fpos_read = true;
 	}
 	iter = rw->iter;
-	iov_iter_advance(&iter, rw->done);
+	/* Only a retry continues past bytes already moved. */
+	if (unlikely(rw->done))
+		iov_iter_advance(&iter, rw->done);
 	kiocb->ki_flags = rw->kiocb_flags;
 	if (nonblock)
 		kiocb->ki_flags |= IOCB_NOWAIT;
