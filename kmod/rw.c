@@ -257,6 +257,16 @@ int ring_rw_issue(struct ring_req *req, unsigned int issue_flags)
 	if (nonblock)
 		kiocb->ki_flags |= IOCB_NOWAIT;
 	kiocb->ki_pos = rw->pos + rw->done;
+	/*
+	 * What read(2) and io_uring check before each attempt: pos + count
+	 * within loff_t, then the LSM's file_permission and fanotify's
+	 * permission events (which may deny, or wait for a listener).
+	 */
+	ret = rw_verify_area(ring_rw_is_write(req) ? WRITE : READ, file,
+			     (file->f_mode & FMODE_STREAM) ? NULL : &kiocb->ki_pos,
+			     iov_iter_count(&iter));
+	if (unlikely(ret))
+		return ring_rw_result(req, ret);
 	kiocb->ki_complete = ring_rw_complete_iocb;
 	if (iopoll) {
 		kiocb->ki_complete = ring_rw_complete_iopoll;

@@ -214,25 +214,48 @@ static void test_wrong_mode(void **state)
 }
 
 /* Offsets below 0 other than -1 (RING_OFF_CURRENT): -EINVAL. */
-static void test_negative_offset(void **state)
+/* Each rw op at each of @offs: -EINVAL. */
+static void check_bad_offsets(const __u64 *offs, unsigned nr, const char *what)
 {
-	static const __u64 offs[] = {
-		(__u64)-2, (__u64)-4096, 1ULL << 63, (1ULL << 63) + 1,
-	};
 	struct fixture f;
 	unsigned i, k;
 
-	fx_init(&f, "negative offset");
+	fx_init(&f, what);
 	memset(f.buf, 0x22, sizeof(f.buf));
 	for (i = 0; i < 4; i++)
-		for (k = 0; k < sizeof(offs) / sizeof(offs[0]); k++) {
+		for (k = 0; k < nr; k++) {
 			struct ring_sqe s = good(&f, rw_ops[i], f.t.fd);
 
 			s.off = offs[k];
 			check(&f, &s, -EINVAL, "%s at offset 0x%llx",
 			      op_name(rw_ops[i]), (unsigned long long)offs[k]);
 		}
-	fx_exit(&f, "negative offset");
+	fx_exit(&f, what);
+}
+
+static void test_negative_offset(void **state)
+{
+	static const __u64 offs[] = {
+		(__u64)-2, (__u64)-4096, 1ULL << 63, (1ULL << 63) + 1,
+	};
+
+	check_bad_offsets(offs, sizeof(offs) / sizeof(offs[0]),
+			  "negative offset");
+}
+
+/*
+ * An offset whose end passes the largest loff_t: -EINVAL before the file
+ * sees it, as from pread(2)/pwrite(2) (rw_verify_area).  READ used to
+ * return 0 (end of file).
+ */
+static void test_offset_overflow(void **state)
+{
+	static const __u64 offs[] = {
+		0x7fffffffffffffffULL - 50, 0x7fffffffffffffffULL,
+	};
+
+	check_bad_offsets(offs, sizeof(offs) / sizeof(offs[0]),
+			  "offset overflow");
 }
 
 /* READ/WRITE len over MAX_RW_COUNT: -EINVAL; exactly it: not an error. */
@@ -858,6 +881,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_bad_fd),
 	cmocka_unit_test(test_wrong_mode),
 	cmocka_unit_test(test_negative_offset),
+	cmocka_unit_test(test_offset_overflow),
 	cmocka_unit_test(test_len_too_big),
 	cmocka_unit_test(test_bad_buffer),
 	cmocka_unit_test(test_bad_iovec),

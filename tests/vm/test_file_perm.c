@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A read through the ring passes the same permission hooks as read(2):
+ * rw_verify_area() before each attempt, which calls the LSM's
+ * file_permission hook and raises fanotify's FAN_ACCESS_PERM event.  An
+ * administrator's fanotify listener (an on-access scanner, a hierarchical
+ * storage manager) that denies a read must see the ring's reads and must
+ * be obeyed by them, whichever context issues the read: the submitter,
+ * a worker (IOSQE_ASYNC), the SQPOLL thread, with a registered buffer or
+ * a registered file.
+ *
+ * The listener is a thread of this process holding a FAN_CLASS_CONTENT
+ * group (CAP_SYS_ADMIN: the VM runs tests as root; elsewhere the test
+ * says SKIP).  A denied read ends with -EPERM, its buffer untouched, after
+ * exactly one event; an allowed one returns the file's bytes.  The module
+ * before rw_verify_area() was called let every read through unseen.
+ */
+#include "iotest.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/fanotify.h>
+
+#define FILE_SIZE	8192
+#define LEN		100
+#define OFF		1000
+
+struct listener {
+	int fan;
+	int stop[2];
+	pthread_t thread;
+	atomic_int verdict;	/* FAN_ALLOW or FAN_DENY */
+	atomic_int events;	/* FAN_ACCESS_PERM events answered */
+};
+
+static void *listen_fn(void *arg)
+{
+	struct listener *l = arg;
+	char buf[4096] __attribute__((aligned(8)));
+
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = l->fan, .events = POLLIN },
+			{ .fd = l->stop[0], .events = POLLIN },
+		};
+		struct fanotify_event_metadata *md;
+		ssize_t n;
+
+		if (poll(pfd, 2, -1) < 0 || pfd[1].revents)
+			return NULL;
+		n = read(l->fan, buf, sizeof(buf));
+		if (n <= 0)
+			continue;
+		md = (struct fanotify_event_metadata *)buf;
+		for (; FAN_EVENT_OK(md, n); md = FAN_EVENT_NEXT(md, n)) {
+			struct fanotify_response r = {
+				.fd = md->fd,
+				.response = atomic_load(&l->verdict),
+			};
+
+			if (md->mask & FAN_ACCESS_PERM) {
+				/* Counted first: the reader wakes once answered. */
+				atomic_fetch_add(&l->events, 1);
+				if (write(l->fan, &r, sizeof(r)) != sizeof(r))
+					return NULL;
+			}
+			if (md->fd >= 0)
+				close(md->fd);
+		}
+	}
+}
+
+struct fixture {
+	struct ring_stats base;
+	struct target t;
+	struct listener l;
+	int fd;			/* opened after the mark */
+	unsigned char content[FILE_SIZE];
+	unsigned char *buf;
+};
+
+static void fx_init(struct fixture *f, const char *what)
+{
+	uint64_t rng;
+
+	require_ring();
+	memset(f, 0, sizeof(*f));
+	stats_baseline(&f->base);
+	target_open(&f->t, TGT_TMPFS, false, 0, FILE_SIZE);
+	rng = test_seed(what);
+	target_fill(&f->t, f->content, &rng);
+	f->buf = xalloc(4096);
+
+	f->l.fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC,
+				 O_RDONLY | O_LARGEFILE);
+	if (f->l.fan < 0) {
+		int err = errno;
+
+		target_close(&f->t);
+		free(f->buf);
+		print_message("# SKIP: fanotify_init(FAN_CLASS_CONTENT): %s\n",
+			      strerror(err));
+		skip();
+	}
+	if (fanotify_mark(f->l.fan, FAN_MARK_ADD, FAN_ACCESS_PERM, AT_FDCWD,
+			  f->t.path))
+		fail_msg("fanotify_mark(FAN_ACCESS_PERM, %s): %s", f->t.path,
+			 strerror(errno));
+	/*
+	 * Opened now: Debian's 6.12 raises no permission event on a file
+	 * opened while its sb had no permission watch (FMODE_NONOTIFY_PERM).
+	 */
+	f->fd = target_reopen(&f->t, O_RDONLY);
+	if (f->fd < 0)
+		fail_msg("reopen %s: %s", f->t.path, strerror(-f->fd));
+	if (pipe(f->l.stop))
+		fail_msg("pipe: %s", strerror(errno));
+	atomic_store(&f->l.verdict, FAN_DENY);
+	if (pthread_create(&f->l.thread, NULL, listen_fn, &f->l))
+		fail_msg("pthread_create failed");
+}
+
+static void fx_exit(struct fixture *f, const char *what)
+{
+	if (write(f->l.stop[1], "x", 1) != 1)
+		fail_msg("stop the listener: %s", strerror(errno));
+	pthread_join(f->l.thread, NULL);
+	close(f->l.stop[0]);
+	close(f->l.stop[1]);
+	close(f->l.fan);
+	close(f->fd);
+	target_close(&f->t);
+	free(f->buf);
+	expect_stats(&f->base, what);
+}
+
+/*
+ * One read of LEN bytes at OFF as @tmpl describes, under @verdict: a
+ * denied one fails with -EPERM after one event and leaves the buffer as
+ * it was; an allowed one returns the bytes.
+ */
+static void check_read(struct fixture *f, struct ring *ring,
+		       const struct ring_sqe *tmpl, int verdict,
+		       const char *what)
+{
+	int before = atomic_load(&f->l.events);
+	int res, seen;
+
+	memset(f->buf, 0x5a, 4096);
+	atomic_store(&f->l.verdict, verdict);
+	res = run_one(ring, tmpl);
+	seen = atomic_load(&f->l.events) - before;
+	if (verdict == FAN_DENY) {
+		unsigned i;
+
+		if (res != -EPERM)
+			fail_msg("%s, denied: res %d (%s), expected -EPERM "
+				 "(%d listener events)", what, res, errstr(res),
+				 seen);
+		if (seen != 1)
+			fail_msg("%s, denied: %d listener events, expected 1",
+				 what, seen);
+		for (i = 0; i < 4096; i++)
+			if (f->buf[i] != 0x5a)
+				fail_msg("%s, denied: buffer byte %u changed",
+					 what, i);
+	} else {
+		if (res != LEN)
+			fail_msg("%s, allowed: res %d (%s), expected %d", what,
+				 res, errstr(res), LEN);
+		if (seen < 1)
+			fail_msg("%s, allowed: the listener saw no event", what);
+		if (memcmp(f->buf, f->content + OFF, LEN))
+			fail_msg("%s, allowed: wrong bytes", what);
+	}
+	expect_inflight0(ring, what);
+}
+
+/*
+ * Each way of issuing a read, denied then allowed: READ, READ in a worker,
+ * READV, READ_FIXED, by fd (not on SQPOLL rings: their thread has no file
+ * table) and by registered file.
+ */
+static void check_all_ways(struct fixture *f, struct ring *ring,
+			   const char *mode, bool by_fd)
+{
+	static const int verdicts[] = { FAN_DENY, FAN_ALLOW };
+	struct iovec reg = { f->buf, 4096 };
+	struct iovec iov = { f->buf, LEN };
+	char what[160];
+	unsigned v, reg_file;
+
+	if (ring_register_buffers(ring, &reg, 1))
+		fail_msg("%s: register buffer failed", mode);
+	if (ring_register_files(ring, &f->fd, 1))
+		fail_msg("%s: register file failed", mode);
+	for (reg_file = !by_fd; reg_file < 2; reg_file++) {
+		const char *how = reg_file ? ", registered file" : "";
+		int fd = reg_file ? 0 : f->fd;
+
+		for (v = 0; v < 2; v++) {
+			struct ring_sqe s[4];
+			const char *name[4] = {
+				"READ", "READ in a worker", "READV", "READ_FIXED",
+			};
+			unsigned k;
+
+			ring_prep_read(&s[0], fd, f->buf, LEN, OFF);
+			ring_prep_read(&s[1], fd, f->buf, LEN, OFF);
+			s[1].flags = RING_SQE_ASYNC;
+			ring_prep_readv(&s[2], fd, &iov, 1, OFF);
+			ring_prep_read_fixed(&s[3], fd, f->buf, LEN, OFF, 0);
+			for (k = 0; k < 4; k++) {
+				if (reg_file)
+					s[k].flags |= RING_SQE_FIXED_FILE;
+				snprintf(what, sizeof(what), "%s %s%s", mode,
+					 name[k], how);
+				check_read(f, ring, &s[k], verdicts[v], what);
+			}
+		}
+	}
+}
+
+static void test_fanotify_denies(void **state)
+{
+	struct fixture f;
+	struct ring ring;
+
+	fx_init(&f, "fanotify denies");
+	ring_init_or_fail(&ring, 8);
+	check_all_ways(&f, &ring, "ENTER", true);
+	ring_queue_exit(&ring);
+	fx_exit(&f, "fanotify denies");
+}
+
+static void test_fanotify_denies_sqpoll(void **state)
+{
+	struct ring_params p = { .flags = RING_SETUP_SQPOLL,
+				 .sq_thread_idle = 50 };
+	struct fixture f;
+	struct ring ring;
+	int ret;
+
+	fx_init(&f, "fanotify denies sqpoll");
+	ret = ring_queue_init_params(8, &ring, &p);
+	if (ret)
+		fail_msg("SQPOLL ring: %s", errstr(ret));
+	check_all_ways(&f, &ring, "SQPOLL", false);
+	ring_queue_exit(&ring);
+	fx_exit(&f, "fanotify denies sqpoll");
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_fanotify_denies),
+	cmocka_unit_test(test_fanotify_denies_sqpoll),
+};
+
+VMTEST_MAIN(tests)
