@@ -58,4 +58,17 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 #define RING_IOCB_ALLOC_CACHE_UNPOLLED	IOCB_ALLOC_CACHE
 #endif
 
+/*
+ * 6.10 moved the sb's count of watched inodes, mounts and sbs
+ * (s_fsnotify_connectors) into s_fsnotify_info, read by
+ * fsnotify_sb_has_watchers().
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 10, 0)
+#define ring_sb_has_watchers(sb)					\
+	(atomic_long_read(&(sb)->s_fsnotify_connectors) != 0)
+#else
+#include <linux/fsnotify.h>
+#define ring_sb_has_watchers(sb)	fsnotify_sb_has_watchers(sb)
+#endif
+
 #endif /* RING_COMPAT_H */

@@ -29,6 +29,8 @@ static int ring_open(struct inode *inode, struct file *file)
 	INIT_LIST_HEAD(&ctx->defer_list);
 	spin_lock_init(&ctx->iopoll_lock);
 	INIT_LIST_HEAD(&ctx->iopoll_list);
+	init_llist_head(&ctx->notify_list);
+	INIT_WORK(&ctx->notify_work, ring_rw_notify_work);
 	init_waitqueue_head(&ctx->cq_wait);
 	init_rwsem(&ctx->iotlb_rwsem);
 	ctx->mapping = file->f_mapping;

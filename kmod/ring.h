@@ -26,6 +26,7 @@
 #include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/list.h>
+#include <linux/llist.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -134,6 +135,12 @@ struct ring_ctx {
 	spinlock_t iopoll_lock;
 	struct list_head iopoll_list;
 	u32 iopoll_nr;
+	/*
+	 * Reads and writes finished in IRQ context whose file someone
+	 * watches: their fsnotify event, then their CQE, from ring_wq (rw.c).
+	 */
+	struct llist_head notify_list;
+	struct work_struct notify_work;
 	/* RING_SQE_IO_DRAIN: requests waiting for earlier ones, in order. */
 	struct list_head defer_list;
 	u32 defer_nr;			/* chains (or lone requests) on it */
@@ -274,6 +281,7 @@ struct ring_req {
 	u32 cflags;
 	struct ring_req *next;	/* completion batch, or a request cache */
 	struct list_head node;	/* a worker queue, the defer list, backlog */
+	struct llist_node notify_node;	/* ctx->notify_list */
 	/*
 	 * The next request of its chain: not issued yet, owned by this one
 	 * until it completes; whoever completes this one takes it.
@@ -411,6 +419,9 @@ void ring_cq_free_backlog(struct ring_ctx *ctx);
 u32 ring_cq_ready(struct ring_ctx *ctx);
 bool ring_cq_backlog_movable(struct ring_ctx *ctx);
 bool ring_sq_has_space(struct ring_ctx *ctx);
+
+/* rw.c */
+void ring_rw_notify_work(struct work_struct *work);
 
 /* iopoll.c */
 void ring_iopoll_add(struct ring_req *req);

@@ -14,6 +14,7 @@
  */
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/fsnotify.h>
 #include <linux/uio.h>
 
 #include "opdef.h"
@@ -167,6 +168,56 @@ void ring_rw_cleanup(struct ring_req *req)
 		ring_iotlb_release(&req->rw);
 }
 
+/*
+ * fsnotify's access or modify event once bytes moved, as read(2), write(2)
+ * and io_uring raise it (inotify IN_ACCESS/IN_MODIFY, fanotify FAN_ACCESS/
+ * FAN_MODIFY: file watchers, integrity monitors).  Its handlers allocate
+ * and may sleep: process context with nothing held.  Nobody watching
+ * anything on the file's sb (the common case) costs one load.
+ */
+static bool ring_rw_watched(const struct ring_req *req)
+{
+	return ring_sb_has_watchers(req->file->f_path.dentry->d_sb);
+}
+
+static void ring_rw_notify(struct ring_req *req)
+{
+	if (ring_rw_is_write(req))
+		fsnotify_modify(req->file);
+	else
+		fsnotify_access(req->file);
+}
+
+/*
+ * ring_wq: the events of reads and writes that ended in a ki_complete
+ * (IRQ context, or inside the block layer's locks), then their CQEs, in
+ * the order they ended.  Each holds an inflight count until its CQE, so
+ * the ring outlives this; after the last CQE nothing here touches it.
+ */
+void ring_rw_notify_work(struct work_struct *work)
+{
+	struct ring_ctx *ctx = container_of(work, struct ring_ctx, notify_work);
+	struct llist_node *list = llist_del_all(&ctx->notify_list);
+	struct ring_req *req, *next;
+
+	list = llist_reverse_order(list);
+	llist_for_each_entry_safe(req, next, list, notify_node) {
+		ring_rw_notify(req);
+		ring_req_complete(req, req->res);
+	}
+}
+
+/* From a ki_complete: @req's event and CQE wait for ring_wq. */
+static void ring_rw_notify_defer(struct ring_req *req, long res)
+{
+	struct ring_ctx *ctx = req->ctx;
+
+	req->res = res;
+	/* The first on an empty list queues the work; it takes them all. */
+	if (llist_add(&req->notify_node, &ctx->notify_list))
+		ring_async_defer(&ctx->notify_work);
+}
+
 /* The CQE result once the last attempt returned @res. */
 static int ring_rw_result(struct ring_req *req, ssize_t res)
 {
@@ -199,6 +250,10 @@ static void ring_rw_complete_iocb(struct kiocb *kiocb, long res)
 		return;
 	}
 	res = ring_rw_result(req, res);
+	if (unlikely(res > 0 && ring_rw_watched(req))) {
+		ring_rw_notify_defer(req, res);
+		return;
+	}
 	if (!ring_req_done_inline(req, res))
 		ring_req_complete(req, res);
 }
@@ -229,6 +284,9 @@ void ring_rw_iopoll_done(struct ring_req *req, struct ring_batch *done)
 		return;
 	}
 	req->res = ring_rw_result(req, req->res);
+	/* The reaper is ENTER or the SQ thread: process context. */
+	if (unlikely(req->res > 0 && ring_rw_watched(req)))
+		ring_rw_notify(req);
 	ring_batch_add(done, req);
 }
 
@@ -308,5 +366,9 @@ int ring_rw_issue(struct ring_req *req, unsigned int issue_flags)
 			return -EAGAIN;
 		}
 	}
-	return ring_rw_result(req, ret);
+	ret = ring_rw_result(req, ret);
+	/* The submitter, a worker or the SQ thread: process context. */
+	if (unlikely(ret > 0 && ring_rw_watched(req)))
+		ring_rw_notify(req);
+	return ret;
 }

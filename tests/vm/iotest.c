@@ -1092,3 +1092,34 @@ bool pipe_reader_gone(int wfd, int ms)
 	} while (now_ns() < deadline);
 	return false;
 }
+
+int inotify_watch(const char *path)
+{
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+	if (fd < 0)
+		fail_msg("inotify_init1: %s", strerror(errno));
+	if (inotify_add_watch(fd, path, IN_ACCESS | IN_MODIFY) < 0)
+		fail_msg("inotify_add_watch %s: %s", path, strerror(errno));
+	return fd;
+}
+
+unsigned inotify_take(int fd)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	unsigned mask = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		const struct inotify_event *ev;
+		ssize_t at;
+
+		for (at = 0; at < n; at += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)(buf + at);
+			mask |= ev->mask;
+		}
+	}
+	if (n < 0 && errno != EAGAIN)
+		fail_msg("read inotify: %s", strerror(errno));
+	return mask;
+}

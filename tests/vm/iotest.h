@@ -27,6 +27,7 @@
 
 #include <limits.h>
 #include <sys/types.h>
+#include <sys/inotify.h>
 #include <sys/uio.h>
 #include <libring.h>
 
@@ -102,6 +103,12 @@ void submit_reap(struct ring *ring, struct ring_cqe *out, unsigned n);
 int run_one(struct ring *ring, const struct ring_sqe *tmpl);
 /* ring_queue_init, failing the test on error. */
 void ring_init_or_fail(struct ring *ring, unsigned entries);
+
+/* ---- fsnotify ------------------------------------------------------ */
+/* A nonblocking inotify fd watching @path for IN_ACCESS | IN_MODIFY. */
+int inotify_watch(const char *path);
+/* The masks of the events queued on @fd since the last call, or-ed. */
+unsigned inotify_take(int fd);
 
 /* ---- leak checks ----------------------------------------------------- */
 /* Module stats now; fails the test if they are missing. */

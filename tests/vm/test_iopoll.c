@@ -158,6 +158,50 @@ static void test_polled_rw(void **state)
 }
 
 /*
+ * A polled write and read raise inotify's IN_MODIFY and IN_ACCESS on the
+ * device, as write(2) and read(2) do: the reaper raises them before the
+ * CQE (io_uring raises none for polled I/O).
+ */
+static void test_polled_inotify(void **state)
+{
+	unsigned char *buf = xalloc(BS);
+	struct ring_stats base;
+	struct ring_cqe cqe;
+	struct ring ring;
+	unsigned k;
+	int fd, in;
+
+	require_ring();
+	fd = open_nullb_direct();
+	stats_baseline(&base);
+	in = inotify_watch("/dev/nullb0");
+	memset(buf, 0x6e, BS);
+	iopoll_ring(&ring, 4);
+	for (k = 0; k < 2; k++) {
+		unsigned want = k ? IN_ACCESS : IN_MODIFY, got;
+		struct ring_sqe *sqe = ring_get_sqe(&ring);
+
+		inotify_take(in);
+		if (k)
+			ring_prep_read(sqe, fd, buf, BS, 0);
+		else
+			ring_prep_write(sqe, fd, buf, BS, 0);
+		assert_int_equal(ring_submit(&ring), 1);
+		assert_int_equal(poll_reap(&ring, &cqe, 1), 1);
+		expect_ret_msg(cqe.res, BS, "polled %s", k ? "READ" : "WRITE");
+		got = inotify_take(in);
+		if ((got & (IN_ACCESS | IN_MODIFY)) != want)
+			fail_msg("polled %s: inotify events 0x%x, expected 0x%x",
+				 k ? "READ" : "WRITE", got, want);
+	}
+	ring_queue_exit(&ring);
+	close(in);
+	close(fd);
+	expect_stats(&base, "polled inotify");
+	free(buf);
+}
+
+/*
  * The bound on requests waiting behind a drain, on an IOPOLL ring: a
  * polled READ, a DRAIN behind it and NOPs up to sq_entries.  Another
  * ENTER that also asks to wait must poll (which completes the READ and
@@ -348,6 +392,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_polled_rw),
 	cmocka_unit_test(test_wait_polls),
 	cmocka_unit_test(test_drain_bound_polls),
+	cmocka_unit_test(test_polled_inotify),
 	cmocka_unit_test(test_refusals),
 	cmocka_unit_test(test_polled_chain),
 	cmocka_unit_test(test_close_in_flight),

@@ -1,19 +1,24 @@
 // SPDX-License-Identifier: MIT
 /*
- * A read through the ring passes the same permission hooks as read(2):
- * rw_verify_area() before each attempt, which calls the LSM's
- * file_permission hook and raises fanotify's FAN_ACCESS_PERM event.  An
- * administrator's fanotify listener (an on-access scanner, a hierarchical
- * storage manager) that denies a read must see the ring's reads and must
- * be obeyed by them, whichever context issues the read: the submitter,
- * a worker (IOSQE_ASYNC), the SQPOLL thread, with a registered buffer or
- * a registered file.
+ * A read or write through the ring passes the hooks read(2) and write(2)
+ * pass, whichever context issues or ends it: the submitter, a worker
+ * (IOSQE_ASYNC), the SQPOLL thread, the device's completion (O_DIRECT),
+ * with a registered buffer or a registered file.
  *
- * The listener is a thread of this process holding a FAN_CLASS_CONTENT
- * group (CAP_SYS_ADMIN: the VM runs tests as root; elsewhere the test
- * says SKIP).  A denied read ends with -EPERM, its buffer untouched, after
- * exactly one event; an allowed one returns the file's bytes.  The module
- * before rw_verify_area() was called let every read through unseen.
+ * 1. Permission (test_fanotify_denies*): rw_verify_area() before each
+ *    attempt, which calls the LSM's file_permission hook and raises
+ *    fanotify's FAN_ACCESS_PERM.  An administrator's listener (an
+ *    on-access scanner, a storage manager) must see each read and be
+ *    obeyed.  The listener is a thread of this process holding a
+ *    FAN_CLASS_CONTENT group (CAP_SYS_ADMIN: the VM runs tests as root;
+ *    elsewhere, or on a kernel without fanotify, the test says SKIP).  A
+ *    denied read ends with -EPERM, its buffer untouched, after exactly one
+ *    event; an allowed one returns the file's bytes.
+ * 2. Notification (test_inotify_*): once bytes moved, fsnotify's access
+ *    or modify event (inotify IN_ACCESS/IN_MODIFY), before the CQE; none
+ *    for a read at end of file or a failed request, as read(2).
+ *
+ * The module before rw_verify_area() and fsnotify were called fails each.
  */
 #include "iotest.h"
 
@@ -254,9 +259,185 @@ static void test_fanotify_denies_sqpoll(void **state)
 	fx_exit(&f, "fanotify denies sqpoll");
 }
 
+/* ---- fsnotify events ------------------------------------------------ */
+
+struct watch {
+	int fd;
+	const char *path;
+};
+
+/* Run @tmpl: its result must be @res and its events exactly @events. */
+static void check_event(struct watch *w, struct ring *ring,
+			const struct ring_sqe *tmpl, int res, unsigned events,
+			const char *what)
+{
+	unsigned got;
+	int ret;
+
+	inotify_take(w->fd);
+	ret = run_one(ring, tmpl);
+	if (ret != res)
+		fail_msg("%s: res %d (%s), expected %d", what, ret, errstr(ret),
+			 res);
+	/* Raised before the CQE: it is queued by now. */
+	got = inotify_take(w->fd) & (IN_ACCESS | IN_MODIFY);
+	if (got != events)
+		fail_msg("%s on %s: inotify events 0x%x, expected 0x%x", what,
+			 w->path, got, events);
+	expect_inflight0(ring, what);
+}
+
+/*
+ * READ, WRITE, READV, WRITEV, READ_FIXED, WRITE_FIXED of @len at @off on
+ * @fd (a registered slot with @reg_file), each directly and in a worker.
+ */
+static void check_events_all_ops(struct watch *w, struct ring *ring, int fd,
+				 bool reg_file, void *buf, unsigned len,
+				 off_t off, const char *mode)
+{
+	struct iovec iov = { buf, len };
+	char what[160];
+	unsigned k, async;
+
+	for (async = 0; async < 2; async++)
+		for (k = 0; k < 6; k++) {
+			static const char *const name[6] = {
+				"READ", "WRITE", "READV", "WRITEV",
+				"READ_FIXED", "WRITE_FIXED",
+			};
+			struct ring_sqe s;
+
+			switch (k) {
+			case 0: ring_prep_read(&s, fd, buf, len, off); break;
+			case 1: ring_prep_write(&s, fd, buf, len, off); break;
+			case 2: ring_prep_readv(&s, fd, &iov, 1, off); break;
+			case 3: ring_prep_writev(&s, fd, &iov, 1, off); break;
+			case 4: ring_prep_read_fixed(&s, fd, buf, len, off, 0);
+				break;
+			default: ring_prep_write_fixed(&s, fd, buf, len, off, 0);
+			}
+			if (reg_file)
+				s.flags |= RING_SQE_FIXED_FILE;
+			if (async)
+				s.flags |= RING_SQE_ASYNC;
+			snprintf(what, sizeof(what), "%s %s%s", mode, name[k],
+				 async ? " in a worker" : "");
+			check_event(w, ring, &s, len, k % 2 ? IN_MODIFY : IN_ACCESS,
+				    what);
+		}
+}
+
+static void register_both(struct ring *ring, int fd, void *buf, size_t len)
+{
+	struct iovec reg = { buf, len };
+
+	if (ring_register_buffers(ring, &reg, 1))
+		fail_msg("register buffer failed");
+	if (ring_register_files(ring, &fd, 1))
+		fail_msg("register file failed");
+}
+
+/* A target watched by inotify, a buffer, a ring with both registered. */
+struct notify_fx {
+	struct ring_stats base;
+	struct target t;
+	struct watch w;
+	struct ring ring;
+	unsigned char *buf;
+};
+
+static void nfx_init(struct notify_fx *f, enum tgt_kind kind, bool direct,
+		     size_t size)
+{
+	require_ring();
+	stats_baseline(&f->base);
+	target_open(&f->t, kind, direct, 0, size);
+	f->w.path = f->t.path;
+	f->w.fd = inotify_watch(f->t.path);
+	f->buf = xalloc(4096);
+	memset(f->buf, 0x3c, 4096);
+	ring_init_or_fail(&f->ring, 8);
+	register_both(&f->ring, f->t.fd, f->buf, 4096);
+}
+
+static void nfx_exit(struct notify_fx *f, const char *what)
+{
+	ring_queue_exit(&f->ring);
+	close(f->w.fd);
+	free(f->buf);
+	target_close(&f->t);
+	expect_stats(&f->base, what);
+}
+
+/* A tmpfs file: the I/O ends inside its issue. */
+static void test_inotify_tmpfs(void **state)
+{
+	struct ring_params p = { .flags = RING_SETUP_SQPOLL,
+				 .sq_thread_idle = 50 };
+	struct notify_fx f;
+	struct ring_sqe s;
+	int ret;
+
+	nfx_init(&f, TGT_TMPFS, false, FILE_SIZE);
+	check_events_all_ops(&f.w, &f.ring, f.t.fd, false, f.buf, LEN, OFF,
+			     "tmpfs");
+	check_events_all_ops(&f.w, &f.ring, 0, true, f.buf, LEN, OFF,
+			     "tmpfs registered file");
+
+	/* Nothing moved, nothing raised: end of file, a bad buffer. */
+	ring_prep_read(&s, f.t.fd, f.buf, LEN, FILE_SIZE);
+	check_event(&f.w, &f.ring, &s, 0, 0, "READ at end of file");
+	ring_prep_read(&s, f.t.fd, (void *)16, LEN, 0);
+	check_event(&f.w, &f.ring, &s, -EFAULT, 0, "READ into a bad buffer");
+	ring_queue_exit(&f.ring);
+
+	/* The SQ thread's reads and writes. */
+	ret = ring_queue_init_params(8, &f.ring, &p);
+	if (ret)
+		fail_msg("SQPOLL ring: %s", errstr(ret));
+	register_both(&f.ring, f.t.fd, f.buf, 4096);
+	check_events_all_ops(&f.w, &f.ring, 0, true, f.buf, LEN, OFF, "SQPOLL");
+	nfx_exit(&f, "inotify tmpfs");
+}
+
+/*
+ * O_DIRECT on null_blk: the device ends the I/O in its completion
+ * (interrupt or softirq context), where no event may be raised; it is
+ * raised from process context before the CQE.
+ */
+static void test_inotify_blockdev_direct(void **state)
+{
+	struct ring_cqe cqes[8];
+	struct notify_fx f;
+	unsigned i;
+
+	nfx_init(&f, TGT_NULLB, true, 1 << 20);
+	check_events_all_ops(&f.w, &f.ring, f.t.fd, false, f.buf, 4096, 8192,
+			     "null_blk O_DIRECT");
+	/* Many at once: every CQE arrives, with its event before it. */
+	for (i = 0; i < 8; i++) {
+		struct ring_sqe *sqe = ring_get_sqe(&f.ring);
+
+		ring_prep_read(sqe, f.t.fd, f.buf, 4096, i * 4096);
+		sqe->user_data = i + 1;
+	}
+	inotify_take(f.w.fd);
+	submit_reap(&f.ring, cqes, 8);
+	for (i = 0; i < 8; i++)
+		if (cqes[i].res != 4096)
+			fail_msg("batch read %llu: res %d",
+				 (unsigned long long)cqes[i].user_data,
+				 cqes[i].res);
+	if (!(inotify_take(f.w.fd) & IN_ACCESS))
+		fail_msg("8 O_DIRECT reads raised no IN_ACCESS");
+	nfx_exit(&f, "inotify blockdev");
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_fanotify_denies),
 	cmocka_unit_test(test_fanotify_denies_sqpoll),
+	cmocka_unit_test(test_inotify_tmpfs),
+	cmocka_unit_test(test_inotify_blockdev_direct),
 };
 
 VMTEST_MAIN(tests)
