@@ -5,15 +5,16 @@
  * an interrupt, as io_uring's IORING_SETUP_IOPOLL.
  *
  * A polled request is issued with IOCB_HIPRI; once the file has accepted it
- * (-EIOCBQUEUED) the issuer (submitter or worker) puts it on iopoll_list.
- * Its ki_complete only records the result: the request stays on the list,
- * owned by the list, until a reaper takes it off and completes it.  The
- * reaper is ENTER with GETEVENTS (the submitter, under uring_lock, so one
- * at a time) or teardown; it takes the whole list, polls and reaps it
- * without the list lock, and puts back what has not finished, ahead of
- * what workers added meanwhile.  A device without poll queues completes
- * such I/O by interrupt: ki_complete runs in IRQ context, and the reaper
- * finds the request done all the same.
+ * (-EIOCBQUEUED) the issuer puts it on the iopoll list.  Its ki_complete
+ * only records the result: the request stays on the list, owned by the
+ * list, until a reaper takes it off and completes it.  The reaper is ENTER
+ * with GETEVENTS or the SQ thread, under uring_lock, or teardown: one at a
+ * time.  The list is theirs, under uring_lock, and the submission, which
+ * holds it too, appends to it directly; a worker appends to a list of its
+ * own under iopoll_lock, which the reaper takes over before each round.
+ * A device without poll queues completes such I/O by interrupt:
+ * ki_complete runs in IRQ context, and the reaper finds the request done
+ * all the same.
  *
  * Nothing is cancelled here: a bio in flight cannot be, so teardown polls
  * the list empty before it waits for the rest.
@@ -24,29 +25,60 @@
 #include "opdef.h"
 
 /* The file took @req (-EIOCBQUEUED): it waits for a reaper. */
-void ring_iopoll_add(struct ring_req *req)
+void ring_iopoll_add(struct ring_req *req, unsigned int issue_flags)
 {
 	struct ring_ctx *ctx = req->ctx;
 
+	req->next = NULL;
+	if (issue_flags & RING_ISSUE_LOCKED) {
+		lockdep_assert_held(&ctx->uring_lock);
+		*ctx->iopoll_tail = req;
+		ctx->iopoll_tail = &req->next;
+		WRITE_ONCE(ctx->iopoll_nr, ctx->iopoll_nr + 1);
+		return;
+	}
 	spin_lock(&ctx->iopoll_lock);
-	list_add_tail(&req->node, &ctx->iopoll_list);
-	WRITE_ONCE(ctx->iopoll_nr, ctx->iopoll_nr + 1);
+	*ctx->iopoll_remote_tail = req;
+	ctx->iopoll_remote_tail = &req->next;
+	WRITE_ONCE(ctx->iopoll_remote_nr, ctx->iopoll_remote_nr + 1);
+	spin_unlock(&ctx->iopoll_lock);
+}
+
+/* Polled requests on either list: a reaper has something to do. */
+bool ring_iopoll_pending(struct ring_ctx *ctx)
+{
+	return READ_ONCE(ctx->iopoll_nr) || READ_ONCE(ctx->iopoll_remote_nr);
+}
+
+/* Under uring_lock: the workers' requests join the reaper's list. */
+static void ring_iopoll_take_remote(struct ring_ctx *ctx)
+{
+	if (!READ_ONCE(ctx->iopoll_remote_nr))
+		return;
+	spin_lock(&ctx->iopoll_lock);
+	*ctx->iopoll_tail = ctx->iopoll_remote_first;
+	ctx->iopoll_tail = ctx->iopoll_remote_tail;
+	WRITE_ONCE(ctx->iopoll_nr, ctx->iopoll_nr + ctx->iopoll_remote_nr);
+	ctx->iopoll_remote_first = NULL;
+	ctx->iopoll_remote_tail = &ctx->iopoll_remote_first;
+	WRITE_ONCE(ctx->iopoll_remote_nr, 0);
 	spin_unlock(&ctx->iopoll_lock);
 }
 
 /*
- * Poll each request of @list once, then move the finished ones, in order,
- * to @done.  @spin: wait in the driver for the first completion.
+ * Under uring_lock: poll each request on the list once, then move the
+ * finished ones, in order, to @done.  @spin: wait in the driver for the
+ * first completion.
  */
-static void ring_iopoll_reap(struct ring_ctx *ctx, struct list_head *list,
-			     struct ring_batch *done, bool spin)
+static void ring_iopoll_reap(struct ring_ctx *ctx, struct ring_batch *done,
+			     bool spin)
 {
 	unsigned int poll_flags = spin ? 0 : BLK_POLL_ONESHOT;
 	DEFINE_IO_COMP_BATCH(iob);
-	struct ring_req *req, *tmp;
+	struct ring_req *req, **prev;
 	int ret;
 
-	list_for_each_entry(req, list, node) {
+	for (req = ctx->iopoll_first; req; req = req->next) {
 		if (READ_ONCE(req->iopoll_done))
 			break;
 		ret = req->file->f_op->iopoll(&req->rw.kiocb, &iob, poll_flags);
@@ -62,39 +94,36 @@ static void ring_iopoll_reap(struct ring_ctx *ctx, struct list_head *list,
 	if (iob.complete)
 		iob.complete(&iob);
 
-	list_for_each_entry_safe(req, tmp, list, node) {
-		if (!smp_load_acquire(&req->iopoll_done))
+	prev = &ctx->iopoll_first;
+	while ((req = *prev)) {
+		if (!smp_load_acquire(&req->iopoll_done)) {
+			prev = &req->next;
 			continue;
-		list_del_init(&req->node);
+		}
+		/* Off the list before a retry may put it on a worker's. */
+		*prev = req->next;
 		WRITE_ONCE(ctx->iopoll_nr, ctx->iopoll_nr - 1);
 		ring_rw_iopoll_done(req, done);
 	}
+	ctx->iopoll_tail = prev;
 }
 
 /*
- * One round: take the list, poll and reap it, put back what is left.
- * Returns the number of requests reaped.  With uring_lock held.
+ * One round: poll and reap the list.  Returns the number of requests
+ * reaped.  With uring_lock held.
  */
 unsigned int ring_iopoll_round(struct ring_ctx *ctx, bool spin)
 {
 	struct ring_batch done;
 	struct ring_req *req;
 	unsigned int nr = 0;
-	LIST_HEAD(list);
 
-	spin_lock(&ctx->iopoll_lock);
-	list_splice_init(&ctx->iopoll_list, &list);
-	spin_unlock(&ctx->iopoll_lock);
-	if (list_empty(&list))
+	ring_iopoll_take_remote(ctx);
+	if (!ctx->iopoll_first)
 		return 0;
 
 	ring_batch_init(&done);
-	ring_iopoll_reap(ctx, &list, &done, spin);
-
-	spin_lock(&ctx->iopoll_lock);
-	list_splice(&list, &ctx->iopoll_list);
-	spin_unlock(&ctx->iopoll_lock);
-
+	ring_iopoll_reap(ctx, &done, spin);
 	for (req = done.first; req; req = req->next)
 		nr++;
 	/* Successors of finished chain members start here, as in ENTER. */
@@ -117,7 +146,7 @@ int ring_iopoll_getevents(struct ring_ctx *ctx, u32 min_complete)
 		ring_cq_flush_backlog(ctx);
 		if (ring_cq_ready(ctx) >= min_complete && (polled || min_complete))
 			return 0;
-		if (!READ_ONCE(ctx->iopoll_nr))
+		if (!ring_iopoll_pending(ctx))
 			return 0;
 		mutex_lock(&ctx->uring_lock);
 		ring_iopoll_round(ctx, min_complete > 0);
@@ -132,7 +161,7 @@ int ring_iopoll_getevents(struct ring_ctx *ctx, u32 min_complete)
 /* Teardown: the ring's last polled I/O has to be polled to its end. */
 void ring_iopoll_reap_all(struct ring_ctx *ctx)
 {
-	while (READ_ONCE(ctx->iopoll_nr)) {
+	while (ring_iopoll_pending(ctx)) {
 		mutex_lock(&ctx->uring_lock);
 		ring_iopoll_round(ctx, false);
 		mutex_unlock(&ctx->uring_lock);

@@ -27,8 +27,9 @@ static int ring_open(struct inode *inode, struct file *file)
 	spin_lock_init(&ctx->completion_lock);
 	INIT_LIST_HEAD(&ctx->backlog);
 	INIT_LIST_HEAD(&ctx->defer_list);
+	ctx->iopoll_tail = &ctx->iopoll_first;
 	spin_lock_init(&ctx->iopoll_lock);
-	INIT_LIST_HEAD(&ctx->iopoll_list);
+	ctx->iopoll_remote_tail = &ctx->iopoll_remote_first;
 	init_llist_head(&ctx->notify_list);
 	INIT_WORK(&ctx->notify_work, ring_rw_notify_work);
 	init_waitqueue_head(&ctx->cq_wait);

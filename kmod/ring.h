@@ -131,10 +131,17 @@ struct ring_ctx {
 	u32 backlog_reqs_in, backlog_reqs_out;	/* requests through it */
 	u32 done_seq;			/* requests completed, CQE or not */
 	u32 cq_skipped;			/* CQE_SKIP_SUCCESS: CQEs not posted */
-	/* RING_SETUP_IOPOLL: requests whose completion is polled (iopoll.c). */
+	/*
+	 * RING_SETUP_IOPOLL: requests whose completion is polled (iopoll.c),
+	 * in issue order, linked by ->next.  Those issued under uring_lock
+	 * (submission, the SQ thread) go straight on the reaper's list;
+	 * workers' wait on a list of their own until a reaper takes them.
+	 */
+	struct ring_req *iopoll_first, **iopoll_tail;	/* uring_lock */
+	u32 iopoll_nr;					/* uring_lock */
 	spinlock_t iopoll_lock;
-	struct list_head iopoll_list;
-	u32 iopoll_nr;
+	struct ring_req *iopoll_remote_first, **iopoll_remote_tail;
+	u32 iopoll_remote_nr;				/* iopoll_lock */
 	/*
 	 * Reads and writes finished in IRQ context whose file someone
 	 * watches: their fsnotify event, then their CQE, from ring_wq (rw.c).
@@ -222,6 +229,12 @@ struct ring_rw {
 	loff_t pos;
 	size_t done;
 	int kiocb_flags;		/* ki_flags every attempt starts from */
+	/*
+	 * An attempt handed to the file ends twice: its issuer returns from
+	 * ->read_iter/->write_iter, and ki_complete runs, in either order.
+	 * The request ends with the second (rw.c).
+	 */
+	atomic_t ends;
 	bool use_fpos;			/* off = -1: advance file->f_pos */
 	bool fpos_read;			/* use_fpos: pos read at the first try */
 };
@@ -272,6 +285,7 @@ struct ring_poll {
 
 /* issue() flags */
 #define RING_ISSUE_NONBLOCK	(1U << 0)	/* must not sleep on I/O */
+#define RING_ISSUE_LOCKED	(1U << 1)	/* under uring_lock: submission */
 
 /* One submitted SQE, from submission until its CQE is in the CQ ring. */
 struct ring_req {
@@ -279,7 +293,7 @@ struct ring_req {
 	u64 user_data;
 	s32 res;
 	u32 cflags;
-	struct ring_req *next;	/* completion batch, or a request cache */
+	struct ring_req *next;	/* completion batch, iopoll list, req cache */
 	struct list_head node;	/* a worker queue, the defer list, backlog */
 	struct llist_node notify_node;	/* ctx->notify_list */
 	/*
@@ -424,7 +438,8 @@ bool ring_sq_has_space(struct ring_ctx *ctx);
 void ring_rw_notify_work(struct work_struct *work);
 
 /* iopoll.c */
-void ring_iopoll_add(struct ring_req *req);
+void ring_iopoll_add(struct ring_req *req, unsigned int issue_flags);
+bool ring_iopoll_pending(struct ring_ctx *ctx);
 int ring_iopoll_getevents(struct ring_ctx *ctx, u32 min_complete);
 unsigned int ring_iopoll_round(struct ring_ctx *ctx, bool spin);
 void ring_iopoll_reap_all(struct ring_ctx *ctx);

@@ -233,18 +233,19 @@ static int ring_rw_result(struct ring_req *req, ssize_t res)
 	return res;
 }
 
-/* ki_complete: the end of an attempt that returned -EIOCBQUEUED. */
-static void ring_rw_complete_iocb(struct kiocb *kiocb, long res)
+/*
+ * Both ends of an attempt the file took are there, its result in ->res:
+ * retry, or complete the request.  Any context.
+ */
+static void ring_rw_end_attempt(struct ring_req *req)
 {
-	struct ring_req *req = container_of(kiocb, struct ring_req, rw.kiocb);
+	long res = req->res;
 
-	if (ring_rw_needs_freeze_protection(req))
-		kiocb_end_write(kiocb);
 	/*
 	 * A block device may refuse REQ_NOWAIT asynchronously (no tag free):
-	 * retry in a worker, which may wait.  Maybe in IRQ context here.
+	 * retry in a worker, which may wait.
 	 */
-	if (res == -EAGAIN && (kiocb->ki_flags & IOCB_NOWAIT) &&
+	if (res == -EAGAIN && (req->rw.kiocb.ki_flags & IOCB_NOWAIT) &&
 	    !(req->flags & RING_REQ_F_NOWAIT)) {
 		ring_async_queue_work(req);
 		return;
@@ -259,9 +260,34 @@ static void ring_rw_complete_iocb(struct kiocb *kiocb, long res)
 }
 
 /*
+ * One end of an attempt that the file took: the second one ends it.
+ * Until then the issuer may still be inside ->read_iter/->write_iter,
+ * whose iterator points into the request's iovec or bvec array and its
+ * registered buffer (NFS reverts it after queueing the I/O), so nothing
+ * is freed, reused or retried before.  The full barrier of atomic_dec
+ * _and_test orders ki_complete's ->res before the issuer reads it.
+ */
+static void ring_rw_put_end(struct ring_req *req)
+{
+	if (atomic_dec_and_test(&req->rw.ends))
+		ring_rw_end_attempt(req);
+}
+
+/* ki_complete: the device's end of an attempt that returned -EIOCBQUEUED. */
+static void ring_rw_complete_iocb(struct kiocb *kiocb, long res)
+{
+	struct ring_req *req = container_of(kiocb, struct ring_req, rw.kiocb);
+
+	if (ring_rw_needs_freeze_protection(req))
+		kiocb_end_write(kiocb);
+	req->res = res;
+	ring_rw_put_end(req);
+}
+
+/*
  * ki_complete of a polled request (RING_SETUP_IOPOLL): any context, maybe
  * inside our own poll.  It only records the result; the request stays on
- * iopoll_list until a reaper completes it (iopoll.c).
+ * the iopoll list until a reaper completes it (iopoll.c).
  */
 static void ring_rw_complete_iopoll(struct kiocb *kiocb, long res)
 {
@@ -274,7 +300,7 @@ static void ring_rw_complete_iopoll(struct kiocb *kiocb, long res)
 	smp_store_release(&req->iopoll_done, true);
 }
 
-/* A reaper took polled @req off iopoll_list, done: complete or retry it. */
+/* A reaper took polled @req off its list, done: complete or retry it. */
 void ring_rw_iopoll_done(struct ring_req *req, struct ring_batch *done)
 {
 	/* As in ring_rw_complete_iocb(): a refused REQ_NOWAIT is retried. */
@@ -326,6 +352,7 @@ int ring_rw_issue(struct ring_req *req, unsigned int issue_flags)
 	if (unlikely(ret))
 		return ring_rw_result(req, ret);
 	kiocb->ki_complete = ring_rw_complete_iocb;
+	atomic_set(&rw->ends, 2);
 	if (iopoll) {
 		kiocb->ki_complete = ring_rw_complete_iopoll;
 		/* Where the file leaves what its ->iopoll() looks for (a bio). */
@@ -340,12 +367,15 @@ int ring_rw_issue(struct ring_req *req, unsigned int issue_flags)
 	else
 		ret = file->f_op->read_iter(kiocb, &iter);
 	/*
-	 * From here on ki_complete may own (and free) the request, except a
-	 * polled one: it waits on iopoll_list for a reaper.
+	 * Queued: a polled request waits on the iopoll list for a reaper;
+	 * any other is ended by whichever of us and ki_complete comes second.
+	 * Either way the request may be gone once this returns.
 	 */
 	if (ret == -EIOCBQUEUED) {
 		if (iopoll)
-			ring_iopoll_add(req);
+			ring_iopoll_add(req, issue_flags);
+		else
+			ring_rw_put_end(req);
 		return ret;
 	}
 	if (ring_rw_needs_freeze_protection(req))

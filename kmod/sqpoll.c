@@ -107,7 +107,7 @@ static bool ring_sq_idle(struct ring_ctx *ctx)
 {
 	if (READ_ONCE(ctx->dying) || smp_load_acquire(&ctx->r_disabled))
 		return true;
-	if (READ_ONCE(ctx->iopoll_nr))
+	if (ring_iopoll_pending(ctx))
 		return false;
 	return !ring_sq_pending(ctx) || ring_sq_blocked(ctx);
 }
@@ -157,7 +157,7 @@ static bool ring_sq_pass(struct ring_ctx *ctx)
 		return false;
 	if (ring_sq_pending(ctx) && !ring_sq_blocked(ctx))
 		submitted = ring_submit_sqes(ctx, ctx->sq_entries, &full);
-	if (READ_ONCE(ctx->iopoll_nr))
+	if (ring_iopoll_pending(ctx))
 		reaped = ring_iopoll_round(ctx, false);
 	mutex_unlock(&ctx->uring_lock);
 	/*

@@ -282,7 +282,8 @@ static void ring_req_queue_new(struct ring_req *req, struct ring_batch *done)
 static void ring_req_start(struct ring_req *req, struct ring_batch *done)
 {
 	if (likely(!(req->flags & (RING_REQ_F_FAIL | RING_REQ_F_ASYNC)))) {
-		ring_req_issue(req, RING_ISSUE_NONBLOCK, done);
+		ring_req_issue(req, RING_ISSUE_NONBLOCK | RING_ISSUE_LOCKED,
+			       done);
 		return;
 	}
 	if (req->flags & RING_REQ_F_FAIL) {

@@ -202,6 +202,57 @@ static void test_polled_inotify(void **state)
 }
 
 /*
+ * Polled reads issued by workers (RING_SQE_ASYNC) and by the submitter,
+ * mixed, while ENTER reaps: the workers' list joins the reaper's, every
+ * read completes once with its data, and the count of what is left to
+ * poll stays exact (a drifting count stops ENTER polling too early, or
+ * keeps teardown polling an empty list for ever).
+ */
+static void test_polled_from_workers(void **state)
+{
+	unsigned rounds = scaled(60, 10), round, i;
+	unsigned char *buf = xalloc(QD * BS);
+	struct ring_cqe cqes[QD];
+	struct ring_stats base;
+	struct ring ring;
+	int fd;
+
+	require_ring();
+	fd = open_nullb_direct();
+	stats_baseline(&base);
+	iopoll_ring(&ring, QD);
+	for (round = 0; round < rounds; round++) {
+		for (i = 0; i < QD; i++) {
+			struct ring_sqe *sqe = ring_get_sqe(&ring);
+
+			ring_prep_read(sqe, fd, buf + i * BS, BS, i * (off_t)BS);
+			ring_sqe_set_data64(sqe, i);
+			if ((i + round) % 3)
+				ring_sqe_set_flags(sqe, RING_SQE_ASYNC);
+		}
+		assert_int_equal(ring_submit(&ring), QD);
+		assert_int_equal(poll_reap(&ring, cqes, QD), QD);
+		for (i = 0; i < QD; i++)
+			expect_ret_msg(cqes[i].res, BS, "round %u read %llu",
+				       round, (unsigned long long)cqes[i].user_data);
+		expect_inflight0(&ring, "a round of worker-issued polled reads");
+	}
+	/* Some still in flight at close: teardown polls them to the end. */
+	for (i = 0; i < QD; i++) {
+		struct ring_sqe *sqe = ring_get_sqe(&ring);
+
+		ring_prep_read(sqe, fd, buf + i * BS, BS, i * (off_t)BS);
+		if (i % 2)
+			ring_sqe_set_flags(sqe, RING_SQE_ASYNC);
+	}
+	assert_int_equal(ring_submit(&ring), QD);
+	ring_queue_exit(&ring);
+	close(fd);
+	expect_stats(&base, "worker-issued polled reads");
+	free(buf);
+}
+
+/*
  * The bound on requests waiting behind a drain, on an IOPOLL ring: a
  * polled READ, a DRAIN behind it and NOPs up to sq_entries.  Another
  * ENTER that also asks to wait must poll (which completes the READ and
@@ -393,6 +444,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_wait_polls),
 	cmocka_unit_test(test_drain_bound_polls),
 	cmocka_unit_test(test_polled_inotify),
+	cmocka_unit_test(test_polled_from_workers),
 	cmocka_unit_test(test_refusals),
 	cmocka_unit_test(test_polled_chain),
 	cmocka_unit_test(test_close_in_flight),
