@@ -218,6 +218,27 @@ static void ring_rw_notify_defer(struct ring_req *req, long res)
 		ring_async_defer(&ctx->notify_work);
 }
 
+/*
+ * Freeze protection for a write attempt.  One that must not wait does not
+ * wait for a frozen filesystem either (io_uring's trylock): otherwise
+ * ENTER or the SQ thread would sleep uninterruptibly in it, holding
+ * uring_lock, until the thaw.
+ */
+static bool ring_rw_start_write(struct kiocb *kiocb)
+{
+	struct super_block *sb = file_inode(kiocb->ki_filp)->i_sb;
+
+	if (!(kiocb->ki_flags & IOCB_NOWAIT)) {
+		kiocb_start_write(kiocb);
+		return true;
+	}
+	if (!sb_start_write_trylock(sb))
+		return false;
+	/* As kiocb_start_write(): the lock passes to whoever ends the I/O. */
+	__sb_writers_release(sb, SB_FREEZE_WRITE);
+	return true;
+}
+
 /* The CQE result once the last attempt returned @res. */
 static int ring_rw_result(struct ring_req *req, ssize_t res)
 {
@@ -350,7 +371,7 @@ int ring_rw_issue(struct ring_req *req, unsigned int issue_flags)
 			     (file->f_mode & FMODE_STREAM) ? NULL : &kiocb->ki_pos,
 			     iov_iter_count(&iter));
 	if (unlikely(ret))
-		return ring_rw_result(req, ret);
+		goto done;
 	kiocb->ki_complete = ring_rw_complete_iocb;
 	atomic_set(&rw->ends, 2);
 	if (iopoll) {
@@ -360,8 +381,11 @@ int ring_rw_issue(struct ring_req *req, unsigned int issue_flags)
 		req->iopoll_done = false;
 	}
 
-	if (ring_rw_needs_freeze_protection(req))
-		kiocb_start_write(kiocb);
+	if (ring_rw_needs_freeze_protection(req) &&
+	    unlikely(!ring_rw_start_write(kiocb))) {
+		ret = -EAGAIN;
+		goto ended;
+	}
 	if (ring_rw_is_write(req))
 		ret = file->f_op->write_iter(kiocb, &iter);
 	else
@@ -380,7 +404,7 @@ int ring_rw_issue(struct ring_req *req, unsigned int issue_flags)
 	}
 	if (ring_rw_needs_freeze_protection(req))
 		kiocb_end_write(kiocb);
-
+ended:
 	/* Buffered block-device writes refuse IOCB_NOWAIT outright. */
 	if (nonblock && ret == -EOPNOTSUPP)
 		ret = -EAGAIN;
@@ -396,6 +420,7 @@ int ring_rw_issue(struct ring_req *req, unsigned int issue_flags)
 			return -EAGAIN;
 		}
 	}
+done:
 	ret = ring_rw_result(req, ret);
 	/* The submitter, a worker or the SQ thread: process context. */
 	if (unlikely(ret > 0 && ring_rw_watched(req)))

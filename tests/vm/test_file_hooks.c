@@ -17,6 +17,8 @@
  * 2. Notification (test_inotify_*): once bytes moved, fsnotify's access
  *    or modify event (inotify IN_ACCESS/IN_MODIFY), before the CQE; none
  *    for a read at end of file or a failed request, as read(2).
+ * 3. Freeze protection (test_frozen_fs_write): a write attempt that must
+ *    not wait does not wait for a frozen filesystem either.
  *
  * The module before rw_verify_area() and fsnotify were called fails each.
  */
@@ -29,6 +31,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/fanotify.h>
+#include <sys/ioctl.h>
+#include <linux/fs.h>
 
 #define FILE_SIZE	8192
 #define LEN		100
@@ -433,11 +437,108 @@ static void test_inotify_blockdev_direct(void **state)
 	nfx_exit(&f, "inotify blockdev");
 }
 
+/* ---- freeze protection ----------------------------------------------- */
+
+struct submitter {
+	struct ring *ring;
+	atomic_int returned;
+	int ret;
+};
+
+static void *submit_fn(void *arg)
+{
+	struct submitter *sub = arg;
+
+	sub->ret = ring_submit(sub->ring);
+	atomic_store(&sub->returned, 1);
+	return NULL;
+}
+
+/*
+ * A write to a frozen filesystem: ENTER returns at once (a worker waits
+ * for the thaw), RWF_NOWAIT gets -EAGAIN, and after the thaw the write
+ * lands.  The module before waited in ENTER, uninterruptibly and holding
+ * the ring's submission lock, until the thaw.  The filesystem is thawed
+ * before any verdict, so a failure leaves nothing frozen.
+ */
+static void test_frozen_fs_write(void **state)
+{
+	struct submitter sub = { 0 };
+	char why[256], failed[256] = "";
+	struct ring_stats base;
+	struct ring_cqe cqe;
+	struct ring_sqe *sqe;
+	struct target t;
+	struct ring ring;
+	const char *mnt;
+	unsigned char *buf;
+	pthread_t th;
+	int mfd, i;
+
+	require_ring();
+	stats_baseline(&base);
+	target_open(&t, TGT_EXT4, false, 0, FILE_SIZE);
+	if (!env_ext4(&mnt, why, sizeof(why)))
+		fail_msg("ext4 went away: %s", why);
+	mfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0)
+		fail_msg("open %s: %s", mnt, strerror(errno));
+	buf = xalloc(4096);
+	memset(buf, 0x7a, 4096);
+	ring_init_or_fail(&ring, 8);
+	sub.ring = &ring;
+
+	if (ioctl(mfd, FIFREEZE, 0))
+		fail_msg("FIFREEZE %s: %s", mnt, strerror(errno));
+	sqe = ring_get_sqe(&ring);
+	ring_prep_write(sqe, t.fd, buf, LEN, 0);
+	sqe->user_data = 1;
+	if (pthread_create(&th, NULL, submit_fn, &sub))
+		fail_msg("pthread_create failed");
+	for (i = 0; i < 200 && !atomic_load(&sub.returned); i++)
+		sleep_ms(50);
+	if (!atomic_load(&sub.returned)) {
+		snprintf(failed, sizeof(failed), "ENTER of a WRITE to a frozen "
+			 "filesystem still sleeps after 10 s");
+	} else if (sub.ret != 1) {
+		snprintf(failed, sizeof(failed), "ENTER: %d", sub.ret);
+	} else {
+		sqe = ring_get_sqe(&ring);
+		ring_prep_write(sqe, t.fd, buf, LEN, 0);
+		sqe->rw_flags = RWF_NOWAIT;
+		sqe->user_data = 2;
+		if (ring_submit(&ring) != 1 ||
+		    reap(&ring, &cqe, 1, io_timeout_ms()) != 1)
+			snprintf(failed, sizeof(failed), "no CQE for the "
+				 "RWF_NOWAIT WRITE to a frozen filesystem");
+		else if (cqe.user_data != 2 || cqe.res != -EAGAIN)
+			snprintf(failed, sizeof(failed), "frozen: CQE %llu res "
+				 "%d, expected 2 (RWF_NOWAIT) res -EAGAIN",
+				 (unsigned long long)cqe.user_data, cqe.res);
+	}
+	if (ioctl(mfd, FITHAW, 0))
+		fail_msg("FITHAW %s: %s", mnt, strerror(errno));
+	pthread_join(th, NULL);
+	if (failed[0])
+		fail_msg("%s", failed);
+	if (reap(&ring, &cqe, 1, io_timeout_ms()) != 1)
+		fail_msg("no CQE for the WRITE after the thaw");
+	if (cqe.user_data != 1 || cqe.res != LEN)
+		fail_msg("after the thaw: CQE %llu res %d, expected 1 res %d",
+			 (unsigned long long)cqe.user_data, cqe.res, LEN);
+	ring_queue_exit(&ring);
+	close(mfd);
+	free(buf);
+	target_close(&t);
+	expect_stats(&base, "frozen filesystem");
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_fanotify_denies),
 	cmocka_unit_test(test_fanotify_denies_sqpoll),
 	cmocka_unit_test(test_inotify_tmpfs),
 	cmocka_unit_test(test_inotify_blockdev_direct),
+	cmocka_unit_test(test_frozen_fs_write),
 };
 
 VMTEST_MAIN(tests)
