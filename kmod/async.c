@@ -35,6 +35,7 @@
  * runs: armed requests, queued requests and, by SIGKILL, the waits of
  * running ones end with -ECANCELED, and teardown drains what arrives late.
  */
+#include <linux/cgroup.h>
 #include <linux/hashtable.h>
 #include <linux/kcov.h>
 #include <linux/kthread.h>
@@ -566,11 +567,33 @@ static bool ring_wq_needs_worker(struct ring_ctx *ctx, unsigned int c)
 	       acct->nr_workers < acct->max_workers;
 }
 
+/*
+ * A worker's I/O and CPU are the owner's cgroups' (io.max, io.weight,
+ * cpu.max, cpuset), as the SQ thread's are: a user in a container must
+ * not escape its limits by having a worker do the work.  The cgroups the
+ * owner is in when the worker starts.
+ */
+static int ring_worker_attach_cgroups(struct ring_ctx *ctx,
+				      struct task_struct *task)
+{
+	struct task_struct *owner = get_pid_task(ctx->owner_pid, PIDTYPE_PID);
+	int ret;
+
+	/* Gone: the ring is dying, and nothing will run. */
+	if (!owner)
+		return -ESRCH;
+	ret = cgroup_attach_task_all(owner, task);
+	put_task_struct(owner);
+	/* -EBUSY means "the user's budget" to our caller: not this. */
+	return ret == -EBUSY ? -EAGAIN : ret;
+}
+
 static int ring_worker_start(struct ring_ctx *ctx, unsigned int class)
 {
 	struct ring_wq_acct *acct = &ctx->acct[class];
 	struct ring_worker *worker;
 	struct task_struct *task;
+	int ret;
 
 	worker = kzalloc(sizeof(*worker), GFP_KERNEL_ACCOUNT);
 	if (!worker)
@@ -585,10 +608,12 @@ static int ring_worker_start(struct ring_ctx *ctx, unsigned int class)
 	task = kthread_create(ring_worker_fn, worker, "ring-wq/%d",
 			      ctx->owner_tgid);
 	if (IS_ERR(task)) {
-		ring_user_uncharge_worker(ctx->user);
-		kfree(worker);
-		return PTR_ERR(task);
+		ret = PTR_ERR(task);
+		goto err_uncharge;
 	}
+	ret = ring_worker_attach_cgroups(ctx, task);
+	if (ret)
+		goto err_stop;
 	worker->task = get_task_struct(task);
 
 	spin_lock_irq(&ctx->async_lock);
@@ -599,6 +624,14 @@ static int ring_worker_start(struct ring_ctx *ctx, unsigned int class)
 	spin_unlock_irq(&ctx->async_lock);
 	wake_up_process(task);
 	return 0;
+
+err_stop:
+	/* Never woken: it never runs ring_worker_fn(). */
+	kthread_stop(task);
+err_uncharge:
+	ring_user_uncharge_worker(ctx->user);
+	kfree(worker);
+	return ret;
 }
 
 static void ring_req_fail_queued(struct ring_req *req, int err)

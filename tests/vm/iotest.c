@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/mount.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <sys/ioctl.h>
@@ -1122,4 +1123,108 @@ unsigned inotify_take(int fd)
 	if (n < 0 && errno != EAGAIN)
 		fail_msg("read inotify: %s", strerror(errno));
 	return mask;
+}
+
+/* ---- cgroup v2 ---------------------------------------------------------- */
+
+static bool cg_mounted;			/* by us: unmounted at exit */
+static char cg_made[4][128];		/* removed at exit */
+
+long long cg_read(const char *dir, const char *file)
+{
+	char path[256];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static void cg_cleanup(void)
+{
+	unsigned i;
+
+	/* A failed test may have left us inside one. */
+	if (cg_made[0][0])
+		cg_enter(CG_ROOT, 0);
+	for (i = 0; i < 4; i++) {
+		if (!cg_made[i][0])
+			continue;
+		if (rmdir(cg_made[i]))
+			fprintf(stderr, "rmdir %s: %s\n", cg_made[i],
+				strerror(errno));
+		cg_made[i][0] = 0;
+	}
+	if (cg_mounted && umount(CG_ROOT))
+		fprintf(stderr, "umount %s: %s\n", CG_ROOT, strerror(errno));
+	cg_mounted = false;
+}
+
+bool cg_enter(const char *dir, pid_t pid)
+{
+	char path[160], val[32];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(val, sizeof(val), "%d\n", pid ? pid : getpid());
+	return file_write_str(path, val);
+}
+
+bool cg_create(const char *name, char *dir, size_t dlen, char *why,
+		      size_t wlen)
+{
+	static bool registered;
+	struct statfs sfs;
+	char ctl[512] = "";
+	FILE *f;
+	unsigned i;
+
+	if (!env_vm(why, wlen))
+		return false;
+	if (!registered) {
+		atexit(cg_cleanup);
+		registered = true;
+	}
+	if (statfs(CG_ROOT, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		if (mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL)) {
+			snprintf(why, wlen, "mount -t cgroup2 %s: %s", CG_ROOT,
+				 strerror(errno));
+			return false;
+		}
+		cg_mounted = true;
+	}
+	f = fopen(CG_ROOT "/cgroup.controllers", "re");
+	if (!f || !fgets(ctl, sizeof(ctl), f) || !strstr(ctl, "memory")) {
+		snprintf(why, wlen, "no memory controller in %s/cgroup.controllers"
+			 " (\"%s\")", CG_ROOT, ctl);
+		if (f)
+			fclose(f);
+		return false;
+	}
+	fclose(f);
+	if (!file_write_str(CG_ROOT "/cgroup.subtree_control", "+memory")) {
+		snprintf(why, wlen, "enabling +memory in %s/cgroup.subtree_control:"
+			 " %s", CG_ROOT, strerror(errno));
+		return false;
+	}
+	snprintf(dir, dlen, "%s/ring-%s-%d", CG_ROOT, name, getpid());
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		snprintf(why, wlen, "mkdir %s: %s", dir, strerror(errno));
+		return false;
+	}
+	for (i = 0; i < 4; i++)
+		if (!cg_made[i][0] || !strcmp(cg_made[i], dir)) {
+			snprintf(cg_made[i], sizeof(cg_made[i]), "%s", dir);
+			break;
+		}
+	if (cg_read(dir, "memory.current") < 0) {
+		snprintf(why, wlen, "%s/memory.current unreadable", dir);
+		return false;
+	}
+	return true;
 }

@@ -110,6 +110,21 @@ int inotify_watch(const char *path);
 /* The masks of the events queued on @fd since the last call, or-ed. */
 unsigned inotify_take(int fd);
 
+/* ---- cgroup v2 (the guest's; mounted at CG_ROOT if it was not) ------ */
+#define CG_ROOT		"/sys/fs/cgroup"
+/* A cgroup's single-number file, -1 if unreadable. */
+long long cg_read(const char *dir, const char *file);
+/* Move pid (0: this process) into cgroup dir. */
+bool cg_enter(const char *dir, pid_t pid);
+/*
+ * A new cgroup with the memory controller, CG_ROOT/ring-NAME-PID, into
+ * dir; false with the reason if cgroup v2 or its memory controller is
+ * not to be had.  At exit the process is moved back to the root and the
+ * cgroups made are removed.
+ */
+bool cg_create(const char *name, char *dir, size_t dlen, char *why,
+	       size_t wlen);
+
 /* ---- leak checks ----------------------------------------------------- */
 /* Module stats now; fails the test if they are missing. */
 void stats_baseline(struct ring_stats *base);

@@ -5,11 +5,13 @@
  * failed call), the limits honoured (reads of ptys, which go to unbound
  * workers on every kernel, and FSYNCs, bound workers), the budget of one
  * user over many rings (max_user_workers): reached, never passed, and
- * handed on to a starved ring when workers exit, and idle workers exiting.
+ * handed on to a starved ring when workers exit, idle workers exiting, and
+ * workers in their owner's cgroups.
  * fdinfo's WorkersBound, WorkersUnbound and WorkersMax show it all.
  */
 #include "iotest.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -337,12 +339,97 @@ static void test_idle_exit(void **state)
 	expect_stats(&base, "idle exit");
 }
 
+/*
+ * The cgroup of this process's first ring worker (ring-wq/PID), from its
+ * /proc/TID/cgroup line "0::PATH"; fails the test if there is none.
+ */
+static void worker_cgroup(char *out, size_t len)
+{
+	char want[32], comm[32], path[300], line[256];
+	struct dirent *de;
+	DIR *proc;
+
+	snprintf(want, sizeof(want), "ring-wq/%d", getpid());
+	proc = opendir("/proc");
+	if (!proc)
+		fail_msg("opendir /proc: %s", strerror(errno));
+	while ((de = readdir(proc))) {
+		FILE *f;
+		bool match;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		match = fgets(comm, sizeof(comm), f) &&
+			!strncmp(comm, want, strlen(want)) &&
+			(comm[strlen(want)] == '\n' || !comm[strlen(want)]);
+		fclose(f);
+		if (!match)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cgroup", de->d_name);
+		f = fopen(path, "re");
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "0::", 3)) {
+				line[strcspn(line, "\n")] = 0;
+				snprintf(out, len, "%s", line + 3);
+				fclose(f);
+				closedir(proc);
+				return;
+			}
+		if (f)
+			fclose(f);
+	}
+	closedir(proc);
+	fail_msg("no %s thread with a cgroup v2 line", want);
+}
+
+/*
+ * A worker runs in the cgroups of the ring's owner, so the owner's io,
+ * cpu and cpuset limits bind what it does for the owner (a container's
+ * io.max); before, workers ran in the root cgroup.
+ */
+static void test_worker_cgroup(void **state)
+{
+	char cg[128], why[256], got[260];
+	struct ring_stats base;
+	struct ring_cqe cqe;
+	struct ring ring;
+	struct target t;
+
+	require_ring();
+	if (!cg_create("iowq", cg, sizeof(cg), why, sizeof(why))) {
+		print_message("# SKIP: %s\n", why);
+		skip();
+	}
+	stats_baseline(&base);
+	if (!cg_enter(cg, 0))
+		fail_msg("cannot enter %s: %s", cg, strerror(errno));
+	target_open(&t, TGT_TMPFS, false, 0, 4096);
+	ring_init_or_fail(&ring, 4);
+	/* An FSYNC always runs in a worker, started now, in cg. */
+	ring_prep_fsync(ring_get_sqe(&ring), t.fd, 0);
+	submit_reap(&ring, &cqe, 1);
+	expect_ret(cqe.res, 0);
+	worker_cgroup(got, sizeof(got));
+	ring_queue_exit(&ring);
+	target_close(&t);
+	cg_enter(CG_ROOT, 0);
+	if (strcmp(got, cg + strlen(CG_ROOT)))
+		fail_msg("the worker is in cgroup \"%s\", its owner in \"%s\"",
+			 got, cg + strlen(CG_ROOT));
+	expect_stats(&base, "worker cgroup");
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_register),
 	cmocka_unit_test(test_unbound_limit),
 	cmocka_unit_test(test_bound_limit),
 	cmocka_unit_test(test_user_budget),
 	cmocka_unit_test(test_idle_exit),
+	cmocka_unit_test(test_worker_cgroup),
 };
 
 VMTEST_MAIN(tests)
