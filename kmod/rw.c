@@ -15,6 +15,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/fsnotify.h>
+#include <linux/magic.h>
 #include <linux/uio.h>
 
 #include "opdef.h"
@@ -71,6 +72,30 @@ static int ring_rw_import(struct ring_req *req, const struct ring_sqe *sqe)
 	return ring_import_ubuf(dir, buf, sqe->len, rw->fast_iov, &rw->iter);
 }
 
+/*
+ * Files of the kernel's own pseudo filesystems, whose read and write
+ * handlers act on the calling task: its namespaces (/proc/sys/kernel/
+ * hostname writes the caller's UTS name, cgroup.procs resolves pids in
+ * its pid namespace), root (paths in /proc/PID/maps) or cgroups.  A
+ * worker or the SQ thread is a kernel thread in the host's: a container
+ * would read and write the host's.  Refused, whatever would run them.
+ */
+static bool ring_rw_task_bound_file(const struct file *file)
+{
+	switch (file_inode(file)->i_sb->s_magic) {
+	case PROC_SUPER_MAGIC:
+	case SYSFS_MAGIC:
+	case CGROUP_SUPER_MAGIC:
+	case CGROUP2_SUPER_MAGIC:
+	case DEBUGFS_MAGIC:
+	case TRACEFS_MAGIC:
+	case SECURITYFS_MAGIC:
+	case BPF_FS_MAGIC:
+		return true;
+	}
+	return false;
+}
+
 int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe)
 {
 	struct ring_rw *rw = &req->rw;
@@ -94,6 +119,8 @@ int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe)
 	if (ret)
 		return ret;
 	file = req->file;
+	if (unlikely(ring_rw_task_bound_file(file)))
+		return -EOPNOTSUPP;
 	if (!(file->f_mode & (write ? FMODE_WRITE : FMODE_READ)))
 		return -EBADF;
 	if (!(write ? file->f_op->write_iter : file->f_op->read_iter))

@@ -877,6 +877,52 @@ static void test_ring_fd_as_target(void **state)
 	fx_exit(&f, "ring fd as target");
 }
 
+/*
+ * Files of the kernel's pseudo filesystems (proc, sysfs, cgroup, debugfs,
+ * ...) act on the calling task's namespaces, root and cgroups; a worker
+ * or the SQ thread would act in the host's (a container reading or
+ * setting the host's hostname through /proc/sys/kernel/hostname):
+ * -EOPNOTSUPP at submission, wherever the request would run, and nothing
+ * written.
+ */
+static void test_task_bound_files(void **state)
+{
+	static const char *const paths[] = {
+		"/proc/sys/kernel/hostname", "/proc/self/status",
+		"/sys/module/ring/parameters/max_workers",
+	};
+	char before[128], after[128];
+	struct fixture f;
+	unsigned i, k;
+
+	fx_init(&f, "task-bound files");
+	if (gethostname(before, sizeof(before)))
+		fail_msg("gethostname: %s", strerror(errno));
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		int fd = open(paths[i], O_RDWR | O_CLOEXEC);
+
+		if (fd < 0)
+			fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			fail_msg("open %s: %s", paths[i], strerror(errno));
+		for (k = 0; k < 4; k++) {
+			int op = k % 2 ? RING_OP_WRITE : RING_OP_READ;
+			struct ring_sqe s = good(&f, op, fd);
+
+			memcpy(f.buf, "ring-was-here", 14);
+			s.len = 13;
+			if (k >= 2)
+				s.flags |= RING_SQE_ASYNC;
+			check(&f, &s, -EOPNOTSUPP, "%s%s of %s", op_name(op),
+			      k >= 2 ? " in a worker" : "", paths[i]);
+		}
+		close(fd);
+	}
+	if (gethostname(after, sizeof(after)) || strcmp(before, after))
+		fail_msg("the hostname changed from %s to %s", before, after);
+	fx_exit(&f, "task-bound files");
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_bad_fd),
 	cmocka_unit_test(test_wrong_mode),
@@ -894,6 +940,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_errors_in_batch),
 	cmocka_unit_test(test_direct_errors),
 	cmocka_unit_test(test_ring_fd_as_target),
+	cmocka_unit_test(test_task_bound_files),
 };
 
 VMTEST_MAIN(tests)
