@@ -581,7 +581,7 @@ static int ring_worker_attach_cgroups(struct ring_ctx *ctx,
 
 	/* Gone: the ring is dying, and nothing will run. */
 	if (!owner)
-		return -ESRCH;
+		return -ECANCELED;
 	ret = cgroup_attach_task_all(owner, task);
 	put_task_struct(owner);
 	/* -EBUSY means "the user's budget" to our caller: not this. */
@@ -713,7 +713,8 @@ static void ring_wq_create_work(struct work_struct *work)
 			int ret;
 
 			spin_lock_irq(&ctx->async_lock);
-			need = ring_wq_needs_worker(ctx, c);
+			/* Dying meanwhile: teardown takes what is queued. */
+			need = !ctx->dying && ring_wq_needs_worker(ctx, c);
 			spin_unlock_irq(&ctx->async_lock);
 			if (!need)
 				break;
@@ -1110,7 +1111,6 @@ void ring_async_teardown(struct ring_ctx *ctx)
 	ring_sqpoll_stop(ctx);
 	cancel_delayed_work_sync(&ctx->exit_watch);
 	cancel_work_sync(&ctx->owner_work);
-	put_pid(ctx->owner_pid);
 
 	mutex_lock(&ctx->rmm->lock);
 	list_del(&ctx->mm_node);
@@ -1141,6 +1141,8 @@ void ring_async_teardown(struct ring_ctx *ctx)
 	cancel_work_sync(&ctx->create_work);
 	ring_user_unstarve(ctx);
 	cancel_work_sync(&ctx->create_work);
+	/* Only now: create_work looks the owner up for a worker's cgroups. */
+	put_pid(ctx->owner_pid);
 	ring_workers_reap(ctx, true);
 	ring_user_put(ctx->user);
 	mem_cgroup_put(ctx->memcg);
