@@ -73,16 +73,19 @@ static int ring_rw_import(struct ring_req *req, const struct ring_sqe *sqe)
 }
 
 /*
- * Files of the kernel's own pseudo filesystems, whose read and write
- * handlers act on the calling task: its namespaces (/proc/sys/kernel/
- * hostname writes the caller's UTS name, cgroup.procs resolves pids in
- * its pid namespace), root (paths in /proc/PID/maps) or cgroups.  A
- * worker or the SQ thread is a kernel thread in the host's: a container
- * would read and write the host's.  Refused, whatever would run them.
+ * Files whose read and write handlers act on the calling task: the kernel's
+ * own pseudo filesystems, on its namespaces (/proc/sys/kernel/hostname
+ * writes the caller's UTS name, cgroup.procs and resctrl's tasks resolve
+ * pids in its pid namespace), root (paths in /proc/PID/maps) or cgroups;
+ * signalfd, on its signals; userfaultfd and fanotify, which install fds
+ * in its table.  A worker or the SQ thread is a kernel thread in the
+ * host's: a container would read and write the host's.  Refused, whatever
+ * would run them, also through an overlay that stacks such a file.
  */
-static bool ring_rw_task_bound_file(const struct file *file)
+static bool ring_rw_task_bound_inode(const struct inode *inode,
+				     const struct dentry *dentry)
 {
-	switch (file_inode(file)->i_sb->s_magic) {
+	switch (inode->i_sb->s_magic) {
 	case PROC_SUPER_MAGIC:
 	case SYSFS_MAGIC:
 	case CGROUP_SUPER_MAGIC:
@@ -91,9 +94,23 @@ static bool ring_rw_task_bound_file(const struct file *file)
 	case TRACEFS_MAGIC:
 	case SECURITYFS_MAGIC:
 	case BPF_FS_MAGIC:
+	case RDTGROUP_SUPER_MAGIC:
 		return true;
+	case ANON_INODE_FS_MAGIC:
+		/* Their names are what /proc/PID/fd shows: "anon_inode:[...]". */
+		return !strcmp(dentry->d_name.name, "[signalfd]") ||
+		       !strcmp(dentry->d_name.name, "[userfaultfd]") ||
+		       !strcmp(dentry->d_name.name, "[fanotify]");
 	}
 	return false;
+}
+
+static bool ring_rw_task_bound_file(struct file *file)
+{
+	struct dentry *dentry = file->f_path.dentry;
+
+	return ring_rw_task_bound_inode(file_inode(file), dentry) ||
+	       ring_rw_task_bound_inode(d_real_inode(dentry), dentry);
 }
 
 int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe)
@@ -276,8 +293,9 @@ static int ring_rw_result(struct ring_req *req, ssize_t res)
 	/* Bytes moved before an error are what read(2) would report. */
 	if (rw->done)
 		res = rw->done;
+	/* Where the file left it: O_APPEND moved it to the end first. */
 	if (rw->use_fpos && res > 0)
-		req->file->f_pos = rw->pos + res;
+		req->file->f_pos = rw->kiocb.ki_pos;
 	return res;
 }
 

@@ -493,8 +493,10 @@ static void test_frozen_fs_write(void **state)
 	sqe = ring_get_sqe(&ring);
 	ring_prep_write(sqe, t.fd, buf, LEN, 0);
 	sqe->user_data = 1;
-	if (pthread_create(&th, NULL, submit_fn, &sub))
+	if (pthread_create(&th, NULL, submit_fn, &sub)) {
+		ioctl(mfd, FITHAW, 0);
 		fail_msg("pthread_create failed");
+	}
 	for (i = 0; i < 200 && !atomic_load(&sub.returned); i++)
 		sleep_ms(50);
 	if (!atomic_load(&sub.returned)) {

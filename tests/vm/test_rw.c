@@ -264,6 +264,28 @@ static void pos_current(enum tgt_kind kind, bool direct)
 		expect_ret_msg(run_one(&ring, &s), 0, "%s: read at EOF", t.name);
 		expect_ret(cur_pos(t.fd), end);
 	}
+
+	/*
+	 * O_APPEND: a write at the position lands at the end of the file
+	 * and leaves the position there, as write(2) does.
+	 */
+	{
+		int afd = target_reopen(&t, O_WRONLY | O_APPEND |
+					(direct ? O_DIRECT : 0));
+		size_t len = direct ? align : 33;
+		off_t end = lseek(t.fd, 0, SEEK_END);
+		struct ring_sqe s;
+
+		if (afd < 0)
+			fail_msg("%s: reopen O_APPEND: %s", t.name,
+				 strerror(-afd));
+		s = mk(RING_OP_WRITE, afd, data, len, RING_OFF_CURRENT, 302);
+		expect_ret(run_one(&ring, &s), len);
+		expect_ret_msg(cur_pos(afd), end + (off_t)len,
+			       "%s: position after an O_APPEND write", t.name);
+		expect_ret(lseek(t.fd, 0, SEEK_END), end + (off_t)len);
+		close(afd);
+	}
 	expect_inflight0(&ring, t.name);
 	ring_queue_exit(&ring);
 	target_close(&t);

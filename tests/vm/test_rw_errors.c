@@ -11,7 +11,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 
 #define FILE_SIZE	8192
@@ -879,11 +882,11 @@ static void test_ring_fd_as_target(void **state)
 
 /*
  * Files of the kernel's pseudo filesystems (proc, sysfs, cgroup, debugfs,
- * ...) act on the calling task's namespaces, root and cgroups; a worker
- * or the SQ thread would act in the host's (a container reading or
- * setting the host's hostname through /proc/sys/kernel/hostname):
- * -EOPNOTSUPP at submission, wherever the request would run, and nothing
- * written.
+ * ...) act on the calling task's namespaces, root and cgroups, a signalfd
+ * on its signals; a worker or the SQ thread would act in the host's (a
+ * container reading or setting the host's hostname through
+ * /proc/sys/kernel/hostname): -EOPNOTSUPP at submission, wherever the
+ * request would run, and nothing written.  An eventfd is no such file.
  */
 static void test_task_bound_files(void **state)
 {
@@ -920,6 +923,31 @@ static void test_task_bound_files(void **state)
 	}
 	if (gethostname(after, sizeof(after)) || strcmp(before, after))
 		fail_msg("the hostname changed from %s to %s", before, after);
+
+	/* signalfd reads the reader's signals: refused; eventfd is fine. */
+	{
+		uint64_t one = 1;
+		sigset_t mask;
+		int sfd, efd;
+		struct ring_sqe s;
+
+		sigemptyset(&mask);
+		sigaddset(&mask, SIGUSR2);
+		sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+		efd = eventfd(0, EFD_CLOEXEC);
+		if (sfd < 0 || efd < 0)
+			fail_msg("signalfd/eventfd: %s", strerror(errno));
+		s = good(&f, RING_OP_READ, sfd);
+		s.len = 128;
+		check(&f, &s, -EOPNOTSUPP, "READ of a signalfd");
+		if (write(efd, &one, sizeof(one)) != sizeof(one))
+			fail_msg("eventfd write: %s", strerror(errno));
+		s = good(&f, RING_OP_READ, efd);
+		s.len = 8;
+		check(&f, &s, 8, "READ of an eventfd");
+		close(sfd);
+		close(efd);
+	}
 	fx_exit(&f, "task-bound files");
 }
 
