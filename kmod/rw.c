@@ -108,9 +108,15 @@ static bool ring_rw_task_bound_inode(const struct inode *inode,
 static bool ring_rw_task_bound_file(struct file *file)
 {
 	struct dentry *dentry = file->f_path.dentry;
+	struct inode *inode = file_inode(file), *real;
 
-	return ring_rw_task_bound_inode(file_inode(file), dentry) ||
-	       ring_rw_task_bound_inode(d_real_inode(dentry), dentry);
+	/* A block device's I/O is the block layer's, wherever its node is. */
+	if (likely(S_ISBLK(inode->i_mode)))
+		return false;
+	if (ring_rw_task_bound_inode(inode, dentry))
+		return true;
+	real = d_real_inode(dentry);
+	return real != inode && ring_rw_task_bound_inode(real, dentry);
 }
 
 int ring_rw_prep(struct ring_req *req, const struct ring_sqe *sqe)
@@ -303,7 +309,7 @@ static int ring_rw_result(struct ring_req *req, ssize_t res)
  * Both ends of an attempt the file took are there, its result in ->res:
  * retry, or complete the request.  Any context.
  */
-static void ring_rw_end_attempt(struct ring_req *req)
+static noinline void ring_rw_end_attempt(struct ring_req *req)
 {
 	long res = req->res;
 
@@ -333,7 +339,7 @@ static void ring_rw_end_attempt(struct ring_req *req)
  * is freed, reused or retried before.  The full barrier of atomic_dec
  * _and_test orders ki_complete's ->res before the issuer reads it.
  */
-static void ring_rw_put_end(struct ring_req *req)
+static __always_inline void ring_rw_put_end(struct ring_req *req)
 {
 	if (atomic_dec_and_test(&req->rw.ends))
 		ring_rw_end_attempt(req);
