@@ -32,36 +32,37 @@ void ring_iopoll_add(struct ring_req *req, unsigned int issue_flags)
 	req->next = NULL;
 	if (issue_flags & RING_ISSUE_LOCKED) {
 		lockdep_assert_held(&ctx->uring_lock);
-		*ctx->iopoll_tail = req;
+		/* WRITE_ONCE: the first link is read without the lock. */
+		WRITE_ONCE(*ctx->iopoll_tail, req);
 		ctx->iopoll_tail = &req->next;
-		WRITE_ONCE(ctx->iopoll_nr, ctx->iopoll_nr + 1);
 		return;
 	}
 	spin_lock(&ctx->iopoll_lock);
-	*ctx->iopoll_remote_tail = req;
+	WRITE_ONCE(*ctx->iopoll_remote_tail, req);
 	ctx->iopoll_remote_tail = &req->next;
-	WRITE_ONCE(ctx->iopoll_remote_nr, ctx->iopoll_remote_nr + 1);
 	spin_unlock(&ctx->iopoll_lock);
 }
 
-/* Polled requests on either list: a reaper has something to do. */
+/*
+ * Polled requests on either list: a reaper has something to do.  Read
+ * without the locks, as a hint; whoever acts on it takes uring_lock.
+ */
 bool ring_iopoll_pending(struct ring_ctx *ctx)
 {
-	return READ_ONCE(ctx->iopoll_nr) || READ_ONCE(ctx->iopoll_remote_nr);
+	return READ_ONCE(ctx->iopoll_first) ||
+	       READ_ONCE(ctx->iopoll_remote_first);
 }
 
 /* Under uring_lock: the workers' requests join the reaper's list. */
 static void ring_iopoll_take_remote(struct ring_ctx *ctx)
 {
-	if (!READ_ONCE(ctx->iopoll_remote_nr))
+	if (!READ_ONCE(ctx->iopoll_remote_first))
 		return;
 	spin_lock(&ctx->iopoll_lock);
-	*ctx->iopoll_tail = ctx->iopoll_remote_first;
+	WRITE_ONCE(*ctx->iopoll_tail, ctx->iopoll_remote_first);
 	ctx->iopoll_tail = ctx->iopoll_remote_tail;
-	WRITE_ONCE(ctx->iopoll_nr, ctx->iopoll_nr + ctx->iopoll_remote_nr);
-	ctx->iopoll_remote_first = NULL;
+	WRITE_ONCE(ctx->iopoll_remote_first, NULL);
 	ctx->iopoll_remote_tail = &ctx->iopoll_remote_first;
-	WRITE_ONCE(ctx->iopoll_remote_nr, 0);
 	spin_unlock(&ctx->iopoll_lock);
 }
 
@@ -101,8 +102,7 @@ static void ring_iopoll_reap(struct ring_ctx *ctx, struct ring_batch *done,
 			continue;
 		}
 		/* Off the list before a retry may put it on a worker's. */
-		*prev = req->next;
-		WRITE_ONCE(ctx->iopoll_nr, ctx->iopoll_nr - 1);
+		WRITE_ONCE(*prev, req->next);
 		ring_rw_iopoll_done(req, done);
 	}
 	ctx->iopoll_tail = prev;

@@ -138,10 +138,8 @@ struct ring_ctx {
 	 * workers' wait on a list of their own until a reaper takes them.
 	 */
 	struct ring_req *iopoll_first, **iopoll_tail;	/* uring_lock */
-	u32 iopoll_nr;					/* uring_lock */
 	spinlock_t iopoll_lock;
 	struct ring_req *iopoll_remote_first, **iopoll_remote_tail;
-	u32 iopoll_remote_nr;				/* iopoll_lock */
 	/*
 	 * Reads and writes finished in IRQ context whose file someone
 	 * watches: their fsnotify event, then their CQE, from ring_wq (rw.c).
