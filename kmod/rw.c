@@ -238,6 +238,13 @@ static void ring_rw_notify(struct ring_req *req)
 		fsnotify_access(req->file);
 }
 
+/* In process context, nothing held: the event of a result @res, if any. */
+static void ring_rw_notify_result(struct ring_req *req, long res)
+{
+	if (unlikely(res > 0 && ring_rw_watched(req)))
+		ring_rw_notify(req);
+}
+
 /*
  * ring_wq: the events of reads and writes that ended in a ki_complete
  * (IRQ context, or inside the block layer's locks), then their CQEs, in
@@ -306,24 +313,33 @@ static int ring_rw_result(struct ring_req *req, ssize_t res)
 }
 
 /*
- * Both ends of an attempt the file took are there, its result in ->res:
- * retry, or complete the request.  Any context.
+ * A block device may refuse REQ_NOWAIT after queueing (no tag free): a
+ * worker, which may wait, retries.  True if @req went to one.
  */
-static noinline void ring_rw_end_attempt(struct ring_req *req)
+static bool ring_rw_retry_refused(struct ring_req *req, long res)
+{
+	if (res != -EAGAIN || !(req->rw.kiocb.ki_flags & IOCB_NOWAIT) ||
+	    (req->flags & RING_REQ_F_NOWAIT))
+		return false;
+	ring_async_queue_work(req);
+	return true;
+}
+
+/*
+ * Both ends of an attempt the file took are there, its result in ->res:
+ * retry, or complete the request.  @issuer: in the issuer, process
+ * context; else wherever ki_complete ran.
+ */
+static noinline void ring_rw_end_attempt(struct ring_req *req, bool issuer)
 {
 	long res = req->res;
 
-	/*
-	 * A block device may refuse REQ_NOWAIT asynchronously (no tag free):
-	 * retry in a worker, which may wait.
-	 */
-	if (res == -EAGAIN && (req->rw.kiocb.ki_flags & IOCB_NOWAIT) &&
-	    !(req->flags & RING_REQ_F_NOWAIT)) {
-		ring_async_queue_work(req);
+	if (ring_rw_retry_refused(req, res))
 		return;
-	}
 	res = ring_rw_result(req, res);
-	if (unlikely(res > 0 && ring_rw_watched(req))) {
+	if (issuer) {
+		ring_rw_notify_result(req, res);
+	} else if (unlikely(res > 0 && ring_rw_watched(req))) {
 		ring_rw_notify_defer(req, res);
 		return;
 	}
@@ -339,10 +355,11 @@ static noinline void ring_rw_end_attempt(struct ring_req *req)
  * is freed, reused or retried before.  The full barrier of atomic_dec
  * _and_test orders ki_complete's ->res before the issuer reads it.
  */
-static __always_inline void ring_rw_put_end(struct ring_req *req)
+static __always_inline void ring_rw_put_end(struct ring_req *req,
+					    bool issuer)
 {
 	if (atomic_dec_and_test(&req->rw.ends))
-		ring_rw_end_attempt(req);
+		ring_rw_end_attempt(req, issuer);
 }
 
 /* ki_complete: the device's end of an attempt that returned -EIOCBQUEUED. */
@@ -353,7 +370,7 @@ static void ring_rw_complete_iocb(struct kiocb *kiocb, long res)
 	if (ring_rw_needs_freeze_protection(req))
 		kiocb_end_write(kiocb);
 	req->res = res;
-	ring_rw_put_end(req);
+	ring_rw_put_end(req, false);
 }
 
 /*
@@ -375,16 +392,11 @@ static void ring_rw_complete_iopoll(struct kiocb *kiocb, long res)
 /* A reaper took polled @req off its list, done: complete or retry it. */
 void ring_rw_iopoll_done(struct ring_req *req, struct ring_batch *done)
 {
-	/* As in ring_rw_complete_iocb(): a refused REQ_NOWAIT is retried. */
-	if (req->res == -EAGAIN && (req->rw.kiocb.ki_flags & IOCB_NOWAIT) &&
-	    !(req->flags & RING_REQ_F_NOWAIT)) {
-		ring_async_queue_work(req);
+	if (ring_rw_retry_refused(req, req->res))
 		return;
-	}
 	req->res = ring_rw_result(req, req->res);
 	/* The reaper is ENTER or the SQ thread: process context. */
-	if (unlikely(req->res > 0 && ring_rw_watched(req)))
-		ring_rw_notify(req);
+	ring_rw_notify_result(req, req->res);
 	ring_batch_add(done, req);
 }
 
@@ -423,13 +435,14 @@ int ring_rw_issue(struct ring_req *req, unsigned int issue_flags)
 			     iov_iter_count(&iter));
 	if (unlikely(ret))
 		goto done;
-	kiocb->ki_complete = ring_rw_complete_iocb;
-	atomic_set(&rw->ends, 2);
 	if (iopoll) {
 		kiocb->ki_complete = ring_rw_complete_iopoll;
 		/* Where the file leaves what its ->iopoll() looks for (a bio). */
 		kiocb->private = NULL;
 		req->iopoll_done = false;
+	} else {
+		kiocb->ki_complete = ring_rw_complete_iocb;
+		atomic_set(&rw->ends, 2);
 	}
 
 	if (ring_rw_needs_freeze_protection(req) &&
@@ -450,7 +463,7 @@ int ring_rw_issue(struct ring_req *req, unsigned int issue_flags)
 		if (iopoll)
 			ring_iopoll_add(req, issue_flags);
 		else
-			ring_rw_put_end(req);
+			ring_rw_put_end(req, true);
 		return ret;
 	}
 	if (ring_rw_needs_freeze_protection(req))
@@ -474,7 +487,6 @@ ended:
 done:
 	ret = ring_rw_result(req, ret);
 	/* The submitter, a worker or the SQ thread: process context. */
-	if (unlikely(ret > 0 && ring_rw_watched(req)))
-		ring_rw_notify(req);
+	ring_rw_notify_result(req, ret);
 	return ret;
 }
