@@ -189,6 +189,28 @@ static void check_read(struct fixture *f, struct ring *ring,
 	expect_inflight0(ring, what);
 }
 
+/* @buf as registered buffer 0, @fd as registered file 0. */
+static void register_both(struct ring *ring, int fd, void *buf, size_t len)
+{
+	struct iovec reg = { buf, len };
+
+	if (ring_register_buffers(ring, &reg, 1))
+		fail_msg("register buffer failed");
+	if (ring_register_files(ring, &fd, 1))
+		fail_msg("register file failed");
+}
+
+/* An SQPOLL ring that goes idle soon (a test waits on it often). */
+static void sqpoll_ring(struct ring *ring)
+{
+	struct ring_params p = { .flags = RING_SETUP_SQPOLL,
+				 .sq_thread_idle = 50 };
+	int ret = ring_queue_init_params(8, ring, &p);
+
+	if (ret)
+		fail_msg("SQPOLL ring: %s", errstr(ret));
+}
+
 /*
  * Each way of issuing a read, denied then allowed: READ, READ in a worker,
  * READV, READ_FIXED, by fd (not on SQPOLL rings: their thread has no file
@@ -198,15 +220,11 @@ static void check_all_ways(struct fixture *f, struct ring *ring,
 			   const char *mode, bool by_fd)
 {
 	static const int verdicts[] = { FAN_DENY, FAN_ALLOW };
-	struct iovec reg = { f->buf, 4096 };
 	struct iovec iov = { f->buf, LEN };
 	char what[160];
 	unsigned v, reg_file;
 
-	if (ring_register_buffers(ring, &reg, 1))
-		fail_msg("%s: register buffer failed", mode);
-	if (ring_register_files(ring, &f->fd, 1))
-		fail_msg("%s: register file failed", mode);
+	register_both(ring, f->fd, f->buf, 4096);
 	for (reg_file = !by_fd; reg_file < 2; reg_file++) {
 		const char *how = reg_file ? ", registered file" : "";
 		int fd = reg_file ? 0 : f->fd;
@@ -248,16 +266,11 @@ static void test_fanotify_denies(void **state)
 
 static void test_fanotify_denies_sqpoll(void **state)
 {
-	struct ring_params p = { .flags = RING_SETUP_SQPOLL,
-				 .sq_thread_idle = 50 };
 	struct fixture f;
 	struct ring ring;
-	int ret;
 
 	fx_init(&f, "fanotify denies sqpoll");
-	ret = ring_queue_init_params(8, &ring, &p);
-	if (ret)
-		fail_msg("SQPOLL ring: %s", errstr(ret));
+	sqpoll_ring(&ring);
 	check_all_ways(&f, &ring, "SQPOLL", false);
 	ring_queue_exit(&ring);
 	fx_exit(&f, "fanotify denies sqpoll");
@@ -331,16 +344,6 @@ static void check_events_all_ops(struct watch *w, struct ring *ring, int fd,
 		}
 }
 
-static void register_both(struct ring *ring, int fd, void *buf, size_t len)
-{
-	struct iovec reg = { buf, len };
-
-	if (ring_register_buffers(ring, &reg, 1))
-		fail_msg("register buffer failed");
-	if (ring_register_files(ring, &fd, 1))
-		fail_msg("register file failed");
-}
-
 /* A target watched by inotify, a buffer, a ring with both registered. */
 struct notify_fx {
 	struct ring_stats base;
@@ -376,11 +379,8 @@ static void nfx_exit(struct notify_fx *f, const char *what)
 /* A tmpfs file: the I/O ends inside its issue. */
 static void test_inotify_tmpfs(void **state)
 {
-	struct ring_params p = { .flags = RING_SETUP_SQPOLL,
-				 .sq_thread_idle = 50 };
 	struct notify_fx f;
 	struct ring_sqe s;
-	int ret;
 
 	nfx_init(&f, TGT_TMPFS, false, FILE_SIZE);
 	check_events_all_ops(&f.w, &f.ring, f.t.fd, false, f.buf, LEN, OFF,
@@ -396,9 +396,7 @@ static void test_inotify_tmpfs(void **state)
 	ring_queue_exit(&f.ring);
 
 	/* The SQ thread's reads and writes. */
-	ret = ring_queue_init_params(8, &f.ring, &p);
-	if (ret)
-		fail_msg("SQPOLL ring: %s", errstr(ret));
+	sqpoll_ring(&f.ring);
 	register_both(&f.ring, f.t.fd, f.buf, 4096);
 	check_events_all_ops(&f.w, &f.ring, 0, true, f.buf, LEN, OFF, "SQPOLL");
 	nfx_exit(&f, "inotify tmpfs");
