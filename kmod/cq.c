@@ -345,17 +345,14 @@ static struct ring_cq_aux *ring_cq_backlog_aux(struct ring_ctx *ctx)
 	return NULL;
 }
 
-/* Move what the CQ ring has room for from the backlog into it. */
-void ring_cq_flush_backlog(struct ring_ctx *ctx)
+/* ring_cq_flush_backlog() with a backlog: move what the CQ ring has room for. */
+void __ring_cq_flush_backlog(struct ring_ctx *ctx)
 {
 	struct ring_cq_aux *aux;
 	struct ring_req *req;
 	unsigned long flags;
 	bool posted = false;
 	u32 space;
-
-	if (!READ_ONCE(ctx->backlog_nr))
-		return;
 
 	spin_lock_irqsave(&ctx->completion_lock, flags);
 	space = ring_cq_space(ctx);
@@ -408,16 +405,6 @@ void ring_cq_free_backlog(struct ring_ctx *ctx)
 bool ring_cq_backlog_movable(struct ring_ctx *ctx)
 {
 	return READ_ONCE(ctx->backlog_nr) && ring_cq_space(ctx);
-}
-
-/* CQEs in the ring that the application has not consumed yet. */
-u32 ring_cq_ready(struct ring_ctx *ctx)
-{
-	/* Committed ones only: a poster may be filling more under the lock. */
-	u32 ready = smp_load_acquire(&ctx->committed_cq_tail) -
-		    smp_load_acquire(&ctx->rings->cq.head);
-
-	return min(ready, ctx->cq_entries);
 }
 
 bool ring_sq_has_space(struct ring_ctx *ctx)

@@ -426,11 +426,32 @@ void ring_cq_post_batch(struct ring_ctx *ctx, struct ring_batch *done);
 void ring_cq_post_submit(struct ring_ctx *ctx, struct ring_batch *done,
 			 struct ring_batch *ready);
 void ring_inflight_sub(struct ring_ctx *ctx, int nr);
-void ring_cq_flush_backlog(struct ring_ctx *ctx);
+void __ring_cq_flush_backlog(struct ring_ctx *ctx);
 void ring_cq_free_backlog(struct ring_ctx *ctx);
-u32 ring_cq_ready(struct ring_ctx *ctx);
 bool ring_cq_backlog_movable(struct ring_ctx *ctx);
 bool ring_sq_has_space(struct ring_ctx *ctx);
+
+/* Every ENTER asks both: inline, so that the usual answer costs no call. */
+
+/* Move what the CQ ring has room for from the backlog into it. */
+static inline void ring_cq_flush_backlog(struct ring_ctx *ctx)
+{
+	if (unlikely(READ_ONCE(ctx->backlog_nr)))
+		__ring_cq_flush_backlog(ctx);
+}
+
+/* CQEs in the ring that the application has not consumed yet. */
+static inline u32 ring_cq_ready(struct ring_ctx *ctx)
+{
+	/*
+	 * Committed ones only: a poster may be filling more under the lock.
+	 * The first acquire pairs with ring_cq_commit()'s release.
+	 */
+	u32 ready = smp_load_acquire(&ctx->committed_cq_tail) -
+		    smp_load_acquire(&ctx->rings->cq.head);
+
+	return min(ready, ctx->cq_entries);
+}
 
 /* rw.c */
 void ring_rw_notify_work(struct work_struct *work);

@@ -526,6 +526,23 @@ static void test_enter_bad_args(void **state)
 		assert_int_equal(raw_cq_ready(&r), 0);
 	}
 	expect_ret(raw_ioctl(r.fd, RING_IOC_ENTER, NULL), -EFAULT);
+	/* A kernel address, and an argument whose end is unmapped. */
+	expect_ret(raw_ioctl(r.fd, RING_IOC_ENTER, (void *)-4096L), -EFAULT);
+	{
+		long pg = sysconf(_SC_PAGESIZE);
+		char *two = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		assert_ptr_not_equal(two, MAP_FAILED);
+		assert_int_equal(munmap(two + pg, pg), 0);
+		/* Submitting 1 if read: its last word is past the page. */
+		memset(two + pg - 12, 0, 12);
+		*(__u32 *)(two + pg - 12) = 1;
+		expect_ret(raw_ioctl(r.fd, RING_IOC_ENTER, two + pg - 12),
+			   -EFAULT);
+		assert_int_equal(__atomic_load_n(r.sq_head, __ATOMIC_ACQUIRE), 0);
+		munmap(two, pg);
+	}
 	/* The valid call still works afterwards. */
 	expect_ret(raw_enter(r.fd, 1, 1, RING_ENTER_GETEVENTS), 1);
 	assert_int_equal(raw_cq_ready(&r), 1);
