@@ -62,6 +62,24 @@ FIO_ENGINES = {
 VIA = {
     "ringrun-uring-fixed": "ring-run",
     "tiou-ring-run": "ring-run",
+    "tiou-ring-libc": "ring-run",
+}
+
+# Which t/io_uring build a t/io_uring engine runs: fio's own (an inline
+# syscall instruction for io_uring_enter, which ring-run can only trap), or
+# the one making that call through libc's syscall(), which ring-run's shim
+# catches with a function call (tools/fio/t-io_uring-libc.c).
+TIOU_BINARY = {
+    "tiou-uring": "t-io_uring",
+    "tiou-ring-run": "t-io_uring",
+    "tiou-ring-libc": "t-io_uring-libc",
+}
+
+# The syscall() build needs no trap, so ring-run leaves its seccomp filter
+# out: with it, every system call of the process (the ENTER ioctl too) pays
+# seccomp's entry work, about 300 instructions per call.
+TIOU_ENV = {
+    "tiou-ring-libc": ["RING_RUN_NO_TRAP=1"],
 }
 
 # Which io_uring cell each engine is compared with.
@@ -71,6 +89,7 @@ REF = {
     "ring": "uring",
     "ringrun-uring-fixed": "uring-fixed",
     "tiou-ring-run": "tiou-uring",
+    "tiou-ring-libc": "tiou-uring",
     "libaio": "uring",
     "psync": "uring",
 }
@@ -111,6 +130,7 @@ ENGINE_LABEL = {
     "ring": "ring",
     "ringrun-uring-fixed": "ring-run fixed",
     "tiou-ring-run": "ring-run",
+    "tiou-ring-libc": "ring-run, syscall()",
     "tiou-uring": "io_uring",
     "uring-fixed": "io_uring fixed",
     "uring": "io_uring",
@@ -123,6 +143,7 @@ ENGINE_COLOUR = {
     "ring": "#9dc3e6",
     "ringrun-uring-fixed": "#2e75b6",
     "tiou-ring-run": "#2e75b6",
+    "tiou-ring-libc": "#1f5fa8",
     "tiou-uring": "#c55a11",
     "uring-fixed": "#c55a11",
     "uring": "#f4b183",
@@ -161,11 +182,13 @@ def cells():
                              id=f"rb-rr-qd{qd}-sqpoll-{e}",
                              args=["-e", e, "-m", "randread", "-d", str(qd),
                                    "--sqpoll", "-f", DEVICE]))
-    # t/io_uring, the same binary on io_uring and through ring-run.
+    # t/io_uring: fio's build on io_uring and through ring-run, and the
+    # syscall() build through ring-run.
     for workload, wid, opts in TIOU_WORKLOADS:
-        for e in ("tiou-uring", "tiou-ring-run"):
+        for e in ("tiou-uring", "tiou-ring-run", "tiou-ring-libc"):
             args = opts + TIOU_COMMON + ([DEVICE] if wid.startswith("rr") else [])
-            out.append(_cell("t/io_uring", workload, e,
+            out.append(_cell("t/io_uring", workload, e, binary=TIOU_BINARY[e],
+                             env=TIOU_ENV.get(e, []),
                              id=f"tiou-{wid}-{e[5:]}", args=args))
     # fio: 4 KiB random reads; psync is synchronous, so only at QD 1.
     for qd in (1, 32):
@@ -184,8 +207,9 @@ def cells():
 
 
 def targets():
-    """Issue 6's targets: cell's cost <= limit x ref's cost, per kernel."""
-    t = [("nop-b32", "NOP batch 32: ring <= 0.9 x io_uring",
+    """Issue 6's and issue 12's targets: cell's cost <= limit x ref's cost,
+    per kernel."""
+    t = [("nop-b32", "issue 6: NOP batch 32: ring <= 0.9 x io_uring",
           "rb-nop-b32-ring", "rb-nop-b32-uring", 0.9)]
     # (what, ring engine, compared with, limit, text) for fio and ringbench.
     reads = [("fixed", "ring-fixed", "uring-fixed", 1.0, "fixed: ring <= 1.0 x io_uring"),
@@ -194,8 +218,23 @@ def targets():
         for qd in (32, 1):
             for suite, pre in (("fio", "fio"), ("ringbench", "rb")):
                 sep = " " if text[0] != ":" else ""
-                t.append((f"{pre}-{what}-qd{qd}", f"{suite} randread QD{qd}{sep}{text}",
+                t.append((f"{pre}-{what}-qd{qd}",
+                          f"issue 6: {suite} randread QD{qd}{sep}{text}",
                           f"{pre}-rr-qd{qd}-{eng}", f"{pre}-rr-qd{qd}-{ref}", limit))
+    # Issue 12: t/io_uring's loop on /dev/ring (the syscall() build through
+    # ring-run) against t/io_uring on io_uring, with the same options; for
+    # SQPOLL, which t/io_uring cannot measure here, ringbench's cells.
+    for wid, what, limit in (("nop-b1", "NOP batch 1", 1.15),
+                             ("nop-b32", "NOP batch 32", 1.0),
+                             ("rr-qd1-files", "randread QD1 fixed, files", 1.0),
+                             ("rr-qd32-files", "randread QD32 fixed, files", 1.0),
+                             ("rr-qd32-poll", "randread QD32 polled", 1.0)):
+        t.append((f"i12-{wid}", f"issue 12: t/io_uring {what}: ring <= {limit:g} x io_uring",
+                  f"tiou-{wid}-ring-libc", f"tiou-{wid}-uring", limit))
+    for qd in (1, 32):
+        t.append((f"i12-sqpoll-qd{qd}",
+                  f"issue 12: ringbench randread QD{qd} SQPOLL: ring <= 1 x io_uring",
+                  f"rb-rr-qd{qd}-sqpoll-ring-fixed", f"rb-rr-qd{qd}-sqpoll-uring-fixed", 1.0))
     return [dict(zip(("id", "text", "cell", "ref", "limit"), x)) for x in t]
 
 

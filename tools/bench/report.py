@@ -234,7 +234,7 @@ def table(data):
     for k in ks:
         if k["status"] != "ok":
             out.append(f"  {k['release']}: {k['status']}")
-    out += ["", "== targets (issue 6; ratio of medians" +
+    out += ["", "== targets (issues 6 and 12; ratio of medians" +
             (", measured as wall-clock: indicative only" if data["mode"] != "icount" else "") + ")"]
     th = ["target"] + [short_kernel(k["release"]) for k in ks]
     trows = []
@@ -394,7 +394,7 @@ def markdown(data):
     bad = [k for k in ks if k["status"] != "ok"]
     for k in bad:
         out.append(f"- {k['release']}: {k['status']}")
-    out += ["", "Targets of issue 6 (ratio of medians):", ""]
+    out += ["", "Targets of issues 6 and 12 (ratio of medians):", ""]
     out.append("| target | " + " | ".join(short_kernel(k["release"]) for k in ks) + " |")
     out.append("|---|" + "|".join(["---"] * len(ks)) + "|")
     for t in data["targets"]:

@@ -53,7 +53,10 @@ $(FIO_ENGINE): tools/fio/ring-fio.c $(FIO_TREE)/config-host.h lib/libring.a \
 # unmodified on io_uring and through tools/ring-run on /dev/ring. Built
 # with the flags fio's Makefile gives it (`make t/io_uring` there), from the
 # four sources of its T_IOU_RING_OBJS, without touching the tree.
+# t-io_uring-libc is the same program making io_uring_enter() through libc's
+# syscall() (tools/fio/t-io_uring-libc.c says why).
 T_IO_URING	:= $(BUILD)/tools/fio/t-io_uring
+T_IO_URING_LIBC	:= $(BUILD)/tools/fio/t-io_uring-libc
 T_IO_URING_SRCS	:= t/io_uring.c lib/rand.c lib/pattern.c lib/strntol.c
 T_IO_URING_CFLAGS := -std=gnu99 -O3 -g -ffast-math -D_GNU_SOURCE \
 		     -D_LARGEFILE_SOURCE -D_FILE_OFFSET_BITS=64 -DFIO_INTERNAL \
@@ -61,11 +64,18 @@ T_IO_URING_CFLAGS := -std=gnu99 -O3 -g -ffast-math -D_GNU_SOURCE \
 		     -I$(FIO_TREE) -include $(FIO_TREE)/config-host.h
 
 .PHONY: t-io_uring
-t-io_uring: $(T_IO_URING)
-tests: $(T_IO_URING)
+t-io_uring: $(T_IO_URING) $(T_IO_URING_LIBC)
+tests: $(T_IO_URING) $(T_IO_URING_LIBC)
 
 $(T_IO_URING): $(FIO_TREE)/config-host.h tools/fio/build.mk
 	@mkdir -p $(@D)
 	$(CC) $(T_IO_URING_CFLAGS) -o $@.tmp \
 		$(addprefix $(FIO_TREE)/,$(T_IO_URING_SRCS)) -lm -lpthread
+	mv $@.tmp $@
+
+$(T_IO_URING_LIBC): tools/fio/t-io_uring-libc.c $(FIO_TREE)/config-host.h tools/fio/build.mk
+	@mkdir -p $(@D)
+	$(CC) $(T_IO_URING_CFLAGS) -o $@.tmp $< \
+		$(addprefix $(FIO_TREE)/,$(filter-out t/io_uring.c,$(T_IO_URING_SRCS))) \
+		-lm -lpthread
 	mv $@.tmp $@
