@@ -13,6 +13,15 @@ static bool cq_ring_needs_flush(const struct ring *ring)
 }
 
 /*
+ * Or, on an IOPOLL ring, in the device until somebody polls: only an ENTER
+ * with GETEVENTS does.  So submissions and peeks enter there, as liburing's.
+ */
+static bool cq_ring_needs_enter(const struct ring *ring)
+{
+	return (ring->flags & RING_SETUP_IOPOLL) || cq_ring_needs_flush(ring);
+}
+
+/*
  * Publishes the SQEs handed out since the last flush: their slots go into
  * the SQ array, then the tail is store-released so that the kernel, which
  * load-acquires it, sees complete entries. Returns how many it published.
@@ -67,7 +76,7 @@ static int submit_sqpoll(struct ring *ring, unsigned wait_nr, bool getevents)
 
 static int submit(struct ring *ring, unsigned wait_nr)
 {
-	bool getevents = wait_nr || cq_ring_needs_flush(ring);
+	bool getevents = wait_nr || cq_ring_needs_enter(ring);
 	unsigned pending;
 
 	if (ring->flags & RING_SETUP_SQPOLL)
@@ -104,8 +113,9 @@ int ring_sqring_wait(struct ring *ring)
 
 /*
  * The first CQE once at least wait_nr are ready (wait_nr 0: peek, -EAGAIN
- * when none). An empty CQ ring with the overflow flag set is not empty for
- * long: one ENTER moves the kernel's backlog in.
+ * when none). An empty CQ ring with the overflow flag set, or of an IOPOLL
+ * ring, is not empty for long: one ENTER moves the kernel's backlog in, or
+ * polls the device.
  */
 int ring_wait_cqe_nr(struct ring *ring, struct ring_cqe **cqe_ptr,
 		     unsigned wait_nr)
@@ -127,7 +137,7 @@ int ring_wait_cqe_nr(struct ring *ring, struct ring_cqe **cqe_ptr,
 		if (cqe && (available >= wait_nr || looped))
 			break;
 		if (!cqe && !wait_nr &&
-		    (looped || !cq_ring_needs_flush(ring))) {
+		    (looped || !cq_ring_needs_enter(ring))) {
 			err = -EAGAIN;
 			break;
 		}

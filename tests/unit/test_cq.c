@@ -117,6 +117,42 @@ static void test_peek_empty(void **state)
 	ring_queue_exit(&ring);
 }
 
+/*
+ * On an IOPOLL ring completions come only from a poll, so a peek that finds
+ * nothing and a submit with nothing to submit enter once with GETEVENTS and
+ * min_complete 0, as liburing's; a batch peek does not (nor liburing 2.3's).
+ */
+static void test_iopoll_enters(void **state)
+{
+	struct ring_cqe *cqe;
+	struct ring ring;
+
+	assert_int_equal(ring_queue_init(4, &ring, RING_SETUP_IOPOLL), 0);
+	assert_int_equal(ring_peek_cqe(&ring, &cqe), -EAGAIN);
+	assert_null(cqe);
+	assert_int_equal(fk_stats.enters, 1);
+	assert_int_equal(fk_stats.last_enter.flags, RING_ENTER_GETEVENTS);
+	assert_int_equal(fk_stats.last_enter.min_complete, 0);
+	assert_int_equal(fk_stats.last_enter.to_submit, 0);
+
+	assert_int_equal(ring_submit(&ring), 0);
+	assert_int_equal(fk_stats.enters, 2);
+	assert_int_equal(fk_stats.last_enter.flags, RING_ENTER_GETEVENTS);
+
+	ring_prep_nop(ring_get_sqe(&ring));
+	assert_int_equal(ring_submit(&ring), 1);
+	assert_int_equal(fk_stats.enters, 3);
+	assert_int_equal(fk_stats.last_enter.flags, RING_ENTER_GETEVENTS);
+	assert_int_equal(fk_stats.last_enter.to_submit, 1);
+	assert_int_equal(ring_peek_cqe(&ring, &cqe), 0);
+	ring_cqe_seen(&ring, cqe);
+	assert_int_equal(fk_stats.enters, 3);
+
+	assert_int_equal(ring_peek_batch_cqe(&ring, &cqe, 1), 0);
+	assert_int_equal(fk_stats.enters, 3);
+	ring_queue_exit(&ring);
+}
+
 static void test_wait_cqe_nr(void **state)
 {
 	struct ring ring;
@@ -407,6 +443,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		FK_TEST(test_cq_wrap),
 		FK_TEST(test_peek_empty),
+		FK_TEST(test_iopoll_enters),
 		FK_TEST(test_wait_cqe_nr),
 		FK_TEST(test_wait_errors),
 		FK_TEST(test_peek_batch),

@@ -4,7 +4,7 @@
  * ENTER with GETEVENTS polls for it (no interrupt ever comes for it), data
  * intact; what cannot be polled is refused with io_uring's errnos; a ring
  * closed with polled I/O in flight reaps it and leaks nothing; chains work
- * on a polled ring.
+ * on a polled ring; libring's submit and peek poll, as liburing's.
  *
  * Waits poll with min_complete 0 in a loop with a deadline, so that a lost
  * completion fails the test instead of spinning for ever.
@@ -43,29 +43,57 @@ static void iopoll_ring(struct ring *ring, unsigned entries)
 		fail_msg("ring_queue_init(IOPOLL): %s", errstr(ret));
 }
 
+/* Take the CQE at the head into *out, if there is one. */
+typedef bool (*take_cqe_fn)(void *ring, struct ring_cqe *out);
+
+static bool take_cqe(void *arg, struct ring_cqe *out)
+{
+	struct ring *ring = arg;
+	struct ring_cqe *cqe;
+
+	/* No ENTER from here: nothing with nothing ready may poll. */
+	if (!ring_cq_ready(ring) || ring_peek_cqe(ring, &cqe))
+		return false;
+	*out = *cqe;
+	ring_cqe_seen(ring, cqe);
+	return true;
+}
+
+static bool take_raw_cqe(void *arg, struct ring_cqe *out)
+{
+	struct raw_ring *r = arg;
+
+	if (!raw_peek_cqe(r, out))
+		return false;
+	raw_cq_advance(r, 1);
+	return true;
+}
+
 /*
  * Poll (ENTER GETEVENTS, min_complete 0) until @n CQEs are reaped into
  * @out or the deadline: the number reaped.
  */
-static unsigned poll_reap(struct ring *ring, struct ring_cqe *out, unsigned n)
+static unsigned poll_reap_with(int fd, take_cqe_fn take, void *ring,
+			       struct ring_cqe *out, unsigned n)
 {
 	long long deadline = now_ns() + (long long)io_timeout_ms() * 1000000;
 	unsigned got = 0;
 
 	while (got < n && now_ns() < deadline) {
-		struct ring_cqe *cqe;
-		int ret;
+		int ret = raw_enter(fd, 0, 0, RING_ENTER_GETEVENTS);
 
-		ret = ring_enter(ring->ring_fd, 0, 0, RING_ENTER_GETEVENTS);
 		if (ret < 0 && ret != -EINTR)
 			fail_msg("ENTER GETEVENTS on an IOPOLL ring: %s",
 				 errstr(ret));
-		while (got < n && !ring_peek_cqe(ring, &cqe)) {
-			out[got++] = *cqe;
-			ring_cqe_seen(ring, cqe);
-		}
+		while (got < n && take(ring, &out[got]))
+			got++;
 	}
 	return got;
+}
+
+static unsigned poll_reap(struct ring *ring, struct ring_cqe *out, unsigned n)
+{
+	return poll_reap_with(ring->ring_fd, take_cqe, ring, out, n);
 }
 
 #define PREFILL	(2U << 20)
@@ -261,62 +289,45 @@ static void test_polled_from_workers(void **state)
  */
 static void test_drain_bound_polls(void **state)
 {
+	struct ring_params p = { .flags = RING_SETUP_IOPOLL };
 	unsigned char *buf = xalloc(BS);
 	struct ring_cqe cqes[9];
 	struct ring_stats base;
 	struct ring_sqe *sqe;
-	struct ring ring;
+	struct raw_ring r;
 	unsigned i;
 	int fd;
 
 	require_ring();
 	fd = open_nullb_direct();
 	stats_baseline(&base);
-	iopoll_ring(&ring, 8);
-	ring_prep_read(ring_get_sqe(&ring), fd, buf, BS, 0);
-	sqe = ring_get_sqe(&ring);
+	/* Raw ENTERs: libring's submit polls once, completing the READ. */
+	raw_ring_init(&r, 8, &p);
+	ring_prep_read(raw_get_sqe(&r), fd, buf, BS, 0);
+	sqe = raw_get_sqe(&r);
 	ring_prep_nop(sqe);
-	ring_sqe_set_flags(sqe, RING_SQE_IO_DRAIN);
-	assert_int_equal(ring_submit(&ring), 2);
+	sqe->flags |= RING_SQE_IO_DRAIN;
+	raw_flush_sq(&r);
+	assert_int_equal(raw_enter(r.fd, 2, 0, 0), 2);
 	for (i = 0; i < 7; i++)
-		ring_prep_nop(ring_get_sqe(&ring));
-	assert_int_equal(ring_submit(&ring), 7);
-	ring_prep_nop(ring_get_sqe(&ring));
+		ring_prep_nop(raw_get_sqe(&r));
+	raw_flush_sq(&r);
+	assert_int_equal(raw_enter(r.fd, 7, 0, 0), 7);
+	ring_prep_nop(raw_get_sqe(&r));
+	raw_flush_sq(&r);
 	/* Nothing taken (the bound), but the wait polls: 0, not -EAGAIN. */
-	expect_ret_msg(ring_submit_and_wait(&ring, 1), 0,
+	expect_ret_msg(raw_enter(r.fd, 1, 1, RING_ENTER_GETEVENTS), 0,
 		       "ENTER(1, 1, GETEVENTS) at the bound on an IOPOLL ring");
-	assert_int_equal(poll_reap(&ring, cqes, 9), 9);
+	assert_int_equal(poll_reap_with(r.fd, take_raw_cqe, &r, cqes, 9), 9);
 	expect_ret_msg(cqes[0].res, BS, "the polled READ");
 	for (i = 1; i < 9; i++)
 		expect_ret_msg(cqes[i].res, 0, "NOP %u behind the drain", i);
-	assert_int_equal(ring_submit(&ring), 1);
-	assert_int_equal(poll_reap(&ring, cqes, 1), 1);
-	expect_inflight0(&ring, "after the drain's bound");
-	ring_queue_exit(&ring);
+	assert_int_equal(raw_enter(r.fd, 1, 0, 0), 1);
+	assert_int_equal(poll_reap_with(r.fd, take_raw_cqe, &r, cqes, 1), 1);
+	assert_int_equal(fdinfo_get(r.fd, "Inflight"), 0);
+	raw_ring_exit(&r);
 	close(fd);
 	expect_stats(&base, "the drain's bound on an IOPOLL ring");
-	free(buf);
-}
-
-/* A blocking wait (min_complete 1) polls until the read is there. */
-static void test_wait_polls(void **state)
-{
-	unsigned char *buf = xalloc(BS);
-	struct ring_cqe *cqe;
-	struct ring ring;
-	int fd, ret;
-
-	require_ring();
-	fd = open_nullb_direct();
-	iopoll_ring(&ring, 4);
-	ring_prep_read(ring_get_sqe(&ring), fd, buf, BS, 0);
-	ret = ring_submit_and_wait(&ring, 1);
-	assert_int_equal(ret, 1);
-	assert_int_equal(ring_peek_cqe(&ring, &cqe), 0);
-	assert_int_equal(cqe->res, BS);
-	ring_cqe_seen(&ring, cqe);
-	ring_queue_exit(&ring);
-	close(fd);
 	free(buf);
 }
 
@@ -400,12 +411,28 @@ static void test_polled_chain(void **state)
  * Close (and, in a child, exit) with polled reads in flight that nobody
  * polls: teardown polls them to their end; nothing stays behind.
  */
+/*
+ * QD reads into @buf, submitted without polling for them: libring's submit
+ * polls once on an IOPOLL ring (as liburing's does), which could complete
+ * them all before the close these tests are about.
+ */
+static int submit_unpolled(struct raw_ring *r, int fd, unsigned char *buf)
+{
+	unsigned i;
+
+	for (i = 0; i < QD; i++)
+		ring_prep_read(raw_get_sqe(r), fd, buf + i * BS, BS,
+			       i * (off_t)BS);
+	raw_flush_sq(r);
+	return raw_enter(r->fd, QD, 0, 0);
+}
+
 static void test_close_in_flight(void **state)
 {
+	struct ring_params p = { .flags = RING_SETUP_IOPOLL };
 	struct ring_stats base;
 	unsigned char *buf;
-	struct ring ring;
-	unsigned i;
+	struct raw_ring r;
 	pid_t pid;
 	int fd, status;
 
@@ -413,28 +440,74 @@ static void test_close_in_flight(void **state)
 	fd = open_nullb_direct();
 	stats_baseline(&base);
 	buf = xalloc(QD * BS);
-	iopoll_ring(&ring, QD);
-	for (i = 0; i < QD; i++)
-		ring_prep_read(ring_get_sqe(&ring), fd, buf + i * BS, BS,
-			       i * (off_t)BS);
-	assert_int_equal(ring_submit(&ring), QD);
-	ring_queue_exit(&ring);
+	raw_ring_init(&r, QD, &p);
+	assert_int_equal(submit_unpolled(&r, fd, buf), QD);
+	raw_ring_exit(&r);
 	expect_stats(&base, "closed with polled reads in flight");
 
 	pid = fork();
 	assert_true(pid >= 0);
 	if (!pid) {
-		if (ring_queue_init(QD, &ring, RING_SETUP_IOPOLL))
-			_exit(2);
-		for (i = 0; i < QD; i++)
-			ring_prep_read(ring_get_sqe(&ring), fd, buf + i * BS,
-				       BS, i * (off_t)BS);
-		_exit(ring_submit(&ring) == (int)QD ? 0 : 3);
+		raw_ring_init(&r, QD, &p);
+		_exit(submit_unpolled(&r, fd, buf) == (int)QD ? 0 : 3);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	expect_stats(&base, "owner exited with polled reads in flight");
+	close(fd);
+	free(buf);
+}
+
+/* The CQE of a polled read of one block, which must be there. */
+static void expect_read_cqe(struct ring *ring)
+{
+	struct ring_cqe *cqe;
+
+	assert_int_equal(ring_peek_cqe(ring, &cqe), 0);
+	assert_int_equal(cqe->res, BS);
+	ring_cqe_seen(ring, cqe);
+}
+
+/*
+ * A blocking wait (min_complete 1) polls until the read is there.  And
+ * libring enters to poll where liburing does: a peek that finds nothing
+ * and a submit with nothing to submit each poll once on an IOPOLL ring, so
+ * a loop of either alone sees a polled read complete.
+ */
+static void test_wait_polls(void **state)
+{
+	unsigned char *buf = xalloc(BS);
+	long long deadline;
+	struct ring_cqe *cqe;
+	struct ring ring;
+	int fd, ret;
+
+	require_ring();
+	fd = open_nullb_direct();
+	iopoll_ring(&ring, 4);
+
+	ring_prep_read(ring_get_sqe(&ring), fd, buf, BS, 0);
+	assert_int_equal(ring_submit_and_wait(&ring, 1), 1);
+	expect_read_cqe(&ring);
+
+	ring_prep_read(ring_get_sqe(&ring), fd, buf, BS, BS);
+	assert_int_equal(ring_submit(&ring), 1);
+	deadline = now_ns() + (long long)io_timeout_ms() * 1000000;
+	do
+		ret = ring_peek_cqe(&ring, &cqe);
+	while (ret == -EAGAIN && now_ns() < deadline);
+	assert_int_equal(ret, 0);
+	expect_read_cqe(&ring);
+
+	ring_prep_read(ring_get_sqe(&ring), fd, buf, BS, 2 * BS);
+	assert_int_equal(ring_submit(&ring), 1);
+	deadline = now_ns() + (long long)io_timeout_ms() * 1000000;
+	while (!ring_cq_ready(&ring) && now_ns() < deadline)
+		assert_int_equal(ring_submit(&ring), 0);
+	expect_read_cqe(&ring);
+
+	ring_queue_exit(&ring);
 	close(fd);
 	free(buf);
 }

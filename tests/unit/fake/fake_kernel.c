@@ -300,7 +300,7 @@ static int do_setup(struct ring_file *rf, struct ring_params *up)
 	if (rf->setup)
 		return fail(EBUSY);
 	memcpy(&p, up, sizeof(p));
-	if (p.flags & ~(RING_SETUP_CQSIZE | RING_SETUP_CLAMP |
+	if (p.flags & ~(RING_SETUP_CQSIZE | RING_SETUP_CLAMP | RING_SETUP_IOPOLL |
 			RING_SETUP_SQPOLL | RING_SETUP_SQ_AFF))
 		return fail(EINVAL);
 	/* The SQPOLL contract's rules (which CPUs exist is not modelled). */
