@@ -103,19 +103,6 @@ static u32 ring_chain_len(const struct ring_req *req)
 }
 
 /*
- * Submission, under uring_lock, once per ENTER: may it take SQEs while
- * requests wait behind a drain?  Every one it takes would wait too; a
- * completion that frees them handles each (maybe in an interrupt), so
- * their number is bounded: none once sq_entries wait, so fewer than
- * 2 * sq_entries ever do.
- */
-bool ring_defer_full(struct ring_ctx *ctx)
-{
-	return READ_ONCE(ctx->defer_nr) &&
-	       READ_ONCE(ctx->defer_reqs) >= ctx->sq_entries;
-}
-
-/*
  * Submission, under uring_lock: @req (a chain's head, or alone) must wait
  * for earlier requests, or behind others that do.  True: it is on the
  * defer list and a completion starts it; false: start it now.

@@ -78,14 +78,24 @@ static void ring_cq_wake(struct ring_ctx *ctx)
 		wake_up(&ctx->cq_wait);
 }
 
-/* Under completion_lock: @req's CQE is in the ring, keep it for reuse. */
-static void ring_req_recycle(struct ring_ctx *ctx, struct ring_req *req)
+/*
+ * Under completion_lock: @req's CQE is in the ring, keep it for reuse.
+ * @cache: ring_req_alloc()'s own, when the caller holds uring_lock (a post
+ * from ENTER or the SQ thread), so that the next allocation takes no lock.
+ */
+static void ring_req_recycle(struct ring_ctx *ctx, struct ring_req *req,
+			     struct ring_req **cache)
 {
 	/* Chain flags of requests without a file: cleanup() never saw them. */
 	req->flags = 0;
-	req->next = ctx->req_cache_done;
-	ctx->req_cache_done = req;
-	WRITE_ONCE(ctx->req_cache_done_nr, ctx->req_cache_done_nr + 1);
+	if (cache) {
+		req->next = *cache;
+		*cache = req;
+	} else {
+		req->next = ctx->req_cache_done;
+		ctx->req_cache_done = req;
+		WRITE_ONCE(ctx->req_cache_done_nr, ctx->req_cache_done_nr + 1);
+	}
 	this_cpu_dec(ring_live_requests);
 }
 
@@ -237,13 +247,17 @@ static void ring_cq_post(struct ring_ctx *ctx, struct ring_batch *done,
 			 struct ring_batch *ready)
 {
 	struct ring_batch start, cancelled;
-	struct ring_req *req, *next;
+	struct ring_req *req, *next, **cache = NULL;
 	unsigned long flags;
 	int nr;
 	u32 space;
 
 	if (!done->first)
 		return;
+	if (ready) {
+		lockdep_assert_held(&ctx->uring_lock);
+		cache = &ctx->req_cache;
+	}
 again:
 	/*
 	 * Files and buffers are released before the application hears.  A
@@ -266,13 +280,13 @@ again:
 		if (unlikely(req->flags & RING_REQ_F_NO_CQE)) {
 			WRITE_ONCE(ctx->cq_skipped, ctx->cq_skipped + 1);
 			ring_req_release_tagged(req);
-			ring_req_recycle(ctx, req);
+			ring_req_recycle(ctx, req, cache);
 			continue;
 		}
 		if (likely(space)) {
 			ring_cq_fill(ctx, req);
 			ring_req_release_tagged(req);
-			ring_req_recycle(ctx, req);
+			ring_req_recycle(ctx, req, cache);
 			space--;
 			continue;
 		}
@@ -367,7 +381,7 @@ void __ring_cq_flush_backlog(struct ring_ctx *ctx)
 					       node);
 			ring_cq_fill(ctx, req);
 			list_del(&req->node);
-			ring_req_recycle(ctx, req);
+			ring_req_recycle(ctx, req, NULL);
 			ctx->backlog_reqs_out++;
 		}
 		WRITE_ONCE(ctx->backlog_nr, ctx->backlog_nr - 1);
@@ -389,7 +403,7 @@ void ring_cq_free_backlog(struct ring_ctx *ctx)
 	struct ring_cq_aux *aux;
 
 	list_for_each_entry_safe(req, tmp, &ctx->backlog, node)
-		ring_req_recycle(ctx, req);
+		ring_req_recycle(ctx, req, NULL);
 	INIT_LIST_HEAD(&ctx->backlog);
 	while ((aux = ctx->aux_first)) {
 		ctx->aux_first = aux->next;

@@ -3,7 +3,6 @@
  * The opcode table: adding an opcode is one entry here plus one file.
  */
 #include <linux/kernel.h>
-#include <linux/nospec.h>
 #include <linux/poll.h>
 
 #include "opdef.h"
@@ -72,14 +71,3 @@ const struct ring_opdef ring_opdefs[RING_OP_LAST] = {
 		.poll_events	= RING_POLL_WRITE,
 	},
 };
-
-/* The handlers for @opcode, or NULL when this module does not run it. */
-const struct ring_opdef *ring_opdef_get(u8 opcode)
-{
-	const struct ring_opdef *def;
-
-	if (unlikely(opcode >= RING_OP_LAST))
-		return NULL;
-	def = &ring_opdefs[array_index_nospec(opcode, RING_OP_LAST)];
-	return def->issue ? def : NULL;
-}

@@ -2,6 +2,8 @@
 #ifndef RING_OPDEF_H
 #define RING_OPDEF_H
 
+#include <linux/nospec.h>
+
 #include "ring.h"
 
 /*
@@ -27,7 +29,16 @@ struct ring_opdef {
 
 extern const struct ring_opdef ring_opdefs[RING_OP_LAST];
 
-const struct ring_opdef *ring_opdef_get(u8 opcode);
+/* The handlers for @opcode, or NULL when this module does not run it. */
+static inline const struct ring_opdef *ring_opdef_get(u8 opcode)
+{
+	const struct ring_opdef *def;
+
+	if (unlikely(opcode >= RING_OP_LAST))
+		return NULL;
+	def = &ring_opdefs[array_index_nospec(opcode, RING_OP_LAST)];
+	return def->issue ? def : NULL;
+}
 
 /* nop.c */
 int ring_nop_prep(struct ring_req *req, const struct ring_sqe *sqe);

@@ -467,7 +467,20 @@ void ring_iopoll_reap_all(struct ring_ctx *ctx);
 void ring_chain_done(struct ring_ctx *ctx, struct ring_req *req,
 		     struct ring_batch *done, struct ring_batch *next);
 bool ring_req_defer(struct ring_ctx *ctx, struct ring_req *req);
-bool ring_defer_full(struct ring_ctx *ctx);
+
+/*
+ * Submission, under uring_lock, once per ENTER: may it take SQEs while
+ * requests wait behind a drain?  Every one it takes would wait too; a
+ * completion that frees them handles each (maybe in an interrupt), so
+ * their number is bounded: none once sq_entries wait, so fewer than
+ * 2 * sq_entries ever do.
+ */
+static inline bool ring_defer_full(struct ring_ctx *ctx)
+{
+	return READ_ONCE(ctx->defer_nr) &&
+	       READ_ONCE(ctx->defer_reqs) >= ctx->sq_entries;
+}
+
 void ring_defer_release(struct ring_ctx *ctx, struct ring_batch *out);
 void ring_chain_cancel(struct ring_batch *reqs);
 void ring_chain_queue(struct ring_batch *start);
