@@ -12,7 +12,10 @@
  * unknown command on an io_uring descriptor (the generic ioctl path, no
  * driver: -ENOTTY) and on /dev/ring (the same, into ring's handler);
  * ENTER with nothing to do, without and with GETEVENTS; io_uring_enter()
- * the same.  Steps that need io_uring say SKIP where it is off.
+ * the same; then one NOP per enter, submitted and reaped, through libring
+ * on /dev/ring and through liburing on io_uring (ringbench's NOP batch 1
+ * loop, stripped), without and with waiting for it in the enter.  Steps
+ * that need io_uring say SKIP where it is off.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +27,8 @@
 #include <sys/syscall.h>
 
 #include <libring.h>
+
+#include "enter-steps.h"
 
 #ifndef __NR_io_uring_setup
 #define __NR_io_uring_setup	425
@@ -85,6 +90,26 @@ static long do_ring_enter(void *arg)
 	return ioctl(a->fd, RING_IOC_ENTER, &a->e);
 }
 
+struct nop_args {
+	struct ring ring;
+	int wait;
+};
+
+static long do_ring_nop(void *arg)
+{
+	struct nop_args *a = arg;
+	struct ring_cqe *cqe;
+	int ret;
+
+	ring_prep_nop(ring_get_sqe(&a->ring));
+	ret = a->wait ? ring_submit_and_wait(&a->ring, 1) :
+			ring_submit(&a->ring);
+	if (ret != 1 || ring_peek_cqe(&a->ring, &cqe) || cqe->res)
+		return -1;
+	ring_cqe_seen(&a->ring, cqe);
+	return 0;
+}
+
 static long do_uring_enter(void *arg)
 {
 	struct enter_args *a = arg;
@@ -95,6 +120,8 @@ static long do_uring_enter(void *arg)
 int main(int argc, char **argv)
 {
 	struct enter_args r = { .e = { 0 } }, u = { 0 };
+	struct nop_args nop = { .wait = 0 };
+	void *unop;
 	unsigned char params[120] = { 0 };	/* struct io_uring_params */
 	struct ring ring;
 	int ret;
@@ -136,5 +163,28 @@ int main(int argc, char **argv)
 		       "io_uring_enter(...)");
 	}
 	ring_queue_exit(&ring);
+
+	for (nop.wait = 0; nop.wait < 2; nop.wait++) {
+		const char *rname = nop.wait ? "ring: 1 NOP, submit_and_wait(1)" :
+					       "ring: 1 NOP, submit";
+		const char *uname = nop.wait ? "io_uring: 1 NOP, submit_and_wait(1)" :
+					       "io_uring: 1 NOP, submit";
+
+		ret = ring_queue_init(64, &nop.ring, 0);
+		if (ret) {
+			fprintf(stderr, "enter-steps: ring_queue_init: %s\n",
+				strerror(-ret));
+			return 1;
+		}
+		step(rname, do_ring_nop, &nop, 0);
+		ring_queue_exit(&nop.ring);
+		unop = uring_nop_init(nop.wait);
+		if (unop) {
+			step(uname, uring_nop_step, unop, 0);
+			uring_nop_exit(unop);
+		} else {
+			printf("%-44s SKIP: io_uring_queue_init failed\n", uname);
+		}
+	}
 	return 0;
 }
