@@ -182,6 +182,12 @@ def cells():
                              id=f"rb-rr-qd{qd}-sqpoll-{e}",
                              args=["-e", e, "-m", "randread", "-d", str(qd),
                                    "--sqpoll", "-f", DEVICE]))
+    # Polled (--iopoll: IOPOLL on null_blk's poll queue, registered file).
+    for e in ("ring-fixed", "uring-fixed"):
+        out.append(_cell("ringbench", "randread QD32 polled", e,
+                         id=f"rb-rr-qd32-poll-{e}",
+                         args=["-e", e, "-m", "randread", "-d", "32",
+                               "--iopoll", "--files", "-f", DEVICE]))
     # t/io_uring: fio's build on io_uring and through ring-run, and the
     # syscall() build through ring-run.
     for workload, wid, opts in TIOU_WORKLOADS:

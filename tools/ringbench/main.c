@@ -117,7 +117,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: ringbench [-e ENGINE] [-m nop|randread] [-d QD] [-b BATCH] [-c BATCH]\n"
 "                 [-s BYTES] [-t SECONDS | -n OPS] [-f DEVICE|FILE]\n"
-"                 [--json] [--buffered] [--sqpoll]\n"
+"                 [--json] [--buffered] [--sqpoll] [--iopoll] [--files]\n"
 "  -e  engine (default ring):");
 	for (i = 0; i < sizeof(engines) / sizeof(engines[0]); i++)
 		fprintf(f, " %s", engines[i].name);
@@ -133,6 +133,9 @@ static void usage(FILE *f)
 "  --json      the result line as JSON instead of key=value\n"
 "  --sqpoll    ring and uring: a kernel thread submits (SETUP_SQPOLL);\n"
 "              reads name the file as registered slot 0\n"
+"  --iopoll    ring and uring: O_DIRECT reads complete by polling\n"
+"              (SETUP_IOPOLL; the device needs poll queues)\n"
+"  --files     reads name the file as registered slot 0\n"
 "Prints IOPS and ns/op = 1e9/IOPS; under QEMU -icount shift=0 that is\n"
 "guest instructions per op (say RING_ICOUNT=1 to have it said).\n");
 }
@@ -171,6 +174,8 @@ static int parse_args(struct bench *b, int argc, char **argv, bool *json)
 		{ "json", no_argument, NULL, 'J' },
 		{ "buffered", no_argument, NULL, 'U' },
 		{ "sqpoll", no_argument, NULL, 'P' },
+		{ "iopoll", no_argument, NULL, 'I' },
+		{ "files", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -247,6 +252,12 @@ static int parse_args(struct bench *b, int argc, char **argv, bool *json)
 		case 'P':
 			b->sqpoll = true;
 			break;
+		case 'I':
+			b->iopoll = true;
+			break;
+		case 'F':
+			b->files = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -285,9 +296,13 @@ static int parse_args(struct bench *b, int argc, char **argv, bool *json)
 			  b->eng->name);
 		return 2;
 	}
-	if (b->sqpoll && !b->eng->be->queued) {
-		bench_err("%s: no queue, so no SQ thread (--sqpoll)",
+	if ((b->sqpoll || b->iopoll || b->files) && !b->eng->be->queued) {
+		bench_err("%s: no queue, so no --sqpoll, --iopoll or --files",
 			  b->eng->name);
+		return 2;
+	}
+	if (b->iopoll && b->buffered) {
+		bench_err("--iopoll polls O_DIRECT reads only: not with --buffered");
 		return 2;
 	}
 	if (b->mode == MODE_NOP && !b->eng->be->has_nop) {

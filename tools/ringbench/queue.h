@@ -8,8 +8,9 @@
  *   Q_NAME        the backend's name in messages
  *   Q_HAVE_FIXED  (optional) it has register_buffers and prep_read_fixed
  *   Q_HAVE_IOTLB  (optional) it has the IOTLB region and prep_read_iova
- *   Q_SETUP_SQPOLL, Q_SQE_FIXED_FILE  its names for the SQPOLL setup flag
- *                 and the registered-file SQE flag
+ *   Q_SETUP_SQPOLL, Q_SETUP_IOPOLL, Q_SQE_FIXED_FILE  its names for the
+ *                 SQPOLL and IOPOLL setup flags and the registered-file
+ *                 SQE flag
  *
  * then include this file, which defines q_run() for their struct backend.
  * Both engines thus run the very same loop, instruction for instruction but
@@ -27,9 +28,10 @@
 #define __always_inline_q	inline __attribute__((always_inline))
 
 /*
- * @ff: the file is registered slot 0 (SQPOLL: ring's thread takes
- * registered files only; io_uring's gets the same for a fair comparison).
- * A constant in each specialised loop, so plain runs pay nothing for it.
+ * @ff: the file is registered slot 0 (--files; with SQPOLL always: ring's
+ * thread takes registered files only, io_uring's gets the same for a fair
+ * comparison).  A constant in each specialised loop, so plain runs pay
+ * nothing for it.
  */
 static __always_inline_q int q_prep(struct bench *b, QRING *ring,
 				     const enum bench_op op, const bool ff)
@@ -250,16 +252,19 @@ static __always_inline_q int q_run_op(struct bench *b, QRING *ring,
 
 static int q_run(struct bench *b, enum bench_op op)
 {
+	unsigned flags = (b->sqpoll ? Q_SETUP_SQPOLL : 0) |
+			 (b->iopoll ? Q_SETUP_IOPOLL : 0);
 	QRING ring;
 	int ret;
 
-	ret = Q(queue_init)(b->qd, &ring, b->sqpoll ? Q_SETUP_SQPOLL : 0);
+	ret = Q(queue_init)(b->qd, &ring, flags);
 	if (ret < 0) {
-		bench_err("%s: queue_init(%u%s): %s", Q_NAME, b->qd,
-			  b->sqpoll ? ", SQPOLL" : "", strerror(-ret));
+		bench_err("%s: queue_init(%u%s%s): %s", Q_NAME, b->qd,
+			  b->sqpoll ? ", SQPOLL" : "", b->iopoll ? ", IOPOLL" : "",
+			  strerror(-ret));
 		return ret;
 	}
-	if (!b->sqpoll || op == OP_NOP) {
+	if (!(b->sqpoll || b->files) || op == OP_NOP) {
 		ret = q_run_op(b, &ring, op, false);
 	} else {
 		ret = Q(register_files)(&ring, &b->fd, 1);

@@ -69,6 +69,8 @@ struct bench {
 	const char *path;
 	bool buffered;			/* no O_DIRECT */
 	bool sqpoll;			/* a kernel thread submits */
+	bool iopoll;			/* reads complete by polling */
+	bool files;			/* reads name registered file 0 */
 
 	/* The target of reads: fd, and its size in blocks of @bs. */
 	int fd;

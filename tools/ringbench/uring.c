@@ -9,6 +9,7 @@
 #define Q_NAME		"uring"
 #define Q_HAVE_FIXED
 #define Q_SETUP_SQPOLL	IORING_SETUP_SQPOLL
+#define Q_SETUP_IOPOLL	IORING_SETUP_IOPOLL
 #define Q_SQE_FIXED_FILE IOSQE_FIXED_FILE
 #include "queue.h"
 
