@@ -315,7 +315,17 @@ again:
 			ring_chain_queue(&start);
 		}
 	}
-	ring_inflight_sub(ctx, nr);
+	/*
+	 * Under uring_lock nobody waits for the count: ENTER's caller holds
+	 * the file, so teardown has not begun; teardown stops the SQ thread
+	 * before it waits, and its own polling checks the count after this.
+	 * The wake-up would cost a hash and a wait-queue look per ENTER
+	 * that empties the ring.
+	 */
+	if (cache)
+		atomic_sub(nr, &ctx->inflight);
+	else
+		ring_inflight_sub(ctx, nr);
 	/*
 	 * A dying ring cancels what would have started: it is posted by this
 	 * loop, never by a nested call, so that however many requests a task
