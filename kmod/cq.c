@@ -100,8 +100,9 @@ static void ring_req_recycle(struct ring_ctx *ctx, struct ring_req *req,
 }
 
 /*
- * @nr requests are completed.  This must be the caller's last touch of
- * @ctx: teardown frees it as soon as inflight reaches zero.
+ * @nr requests are completed.  Outside uring_lock this must be the
+ * caller's last touch of @ctx: teardown frees it as soon as inflight
+ * reaches zero.  (Under it the ring outlives the call: see ring_cq_post().)
  */
 void ring_inflight_sub(struct ring_ctx *ctx, int nr)
 {
@@ -316,16 +317,20 @@ again:
 		}
 	}
 	/*
-	 * Under uring_lock nobody waits for the count: ENTER's caller holds
-	 * the file, so teardown has not begun; teardown stops the SQ thread
-	 * before it waits, and its own polling checks the count after this.
-	 * The wake-up would cost a hash and a wait-queue look per ENTER
-	 * that empties the ring.
+	 * Under uring_lock nobody waits for the count, and the ring outlives
+	 * this: ENTER's caller holds the file, so teardown has not begun;
+	 * teardown stops the SQ thread before it waits, and its own polling
+	 * checks the count after this.  So no wake-up (a hash and a
+	 * wait-queue look per ENTER that empties the ring), unless the ring
+	 * is dying: should that ever change, teardown is not kept waiting.
 	 */
-	if (cache)
-		atomic_sub(nr, &ctx->inflight);
-	else
+	if (cache) {
+		if (!atomic_sub_return(nr, &ctx->inflight) &&
+		    unlikely(READ_ONCE(ctx->dying)))
+			wake_up_var(&ctx->inflight);
+	} else {
 		ring_inflight_sub(ctx, nr);
+	}
 	/*
 	 * A dying ring cancels what would have started: it is posted by this
 	 * loop, never by a nested call, so that however many requests a task

@@ -37,9 +37,12 @@ void ring_req_cache_exit(void)
 DEFINE_PER_CPU(long, ring_live_requests);
 
 /*
- * With uring_lock held.  Requests are recycled through the ring's own
- * cache: completions return them under completion_lock, submission takes
- * them back in bulk, and the slab is touched only when both are empty.
+ * With uring_lock held.  Requests are recycled through the ring's own two
+ * free lists: req_cache, under uring_lock, which posts made under that
+ * lock refill directly; req_cache_done, under completion_lock, where the
+ * others (interrupts, workers, wake-ups) return them and whence
+ * submission takes them back in bulk.  The slab is touched only when
+ * both are empty.
  */
 static struct ring_req *ring_req_alloc(struct ring_ctx *ctx)
 {
